@@ -1,0 +1,131 @@
+"""Settings from the environment (and an optional `.env` file), validated once at start.
+
+The names are a stable contract (see DESIGN.md). A wrong value stops the program with one line
+naming the variable, never a traceback.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """A setting has a wrong value; the message is one line naming the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=True)
+
+    TELEGRAM_BOT_TOKEN: str | None = None
+    TELEGRAM_API_URL: str = "https://api.telegram.org/bot"
+    DATABASE_URL: str = "sqlite:///centrale.db"
+    CENTRALE_ADVISORS: str = ""
+    CENTRALE_TIMEZONE: str = "Europe/Paris"
+    BOAMP_API_URL: str = (
+        "https://boamp-datadila.opendatasoft.com/api/explore/v2.1/catalog/datasets/boamp/records"
+    )
+    TED_API_URL: str = "https://api.ted.europa.eu/v3/notices/search"
+    COMPANY_API_URL: str = "https://recherche-entreprises.api.gouv.fr/search"
+    SMTP_URL: str | None = None
+    MAIL_FROM: str | None = None
+    MAIL_DOMAIN: str | None = None
+    LMTP_LISTEN: str | None = None
+    REPLY_KEY_SECRET: str | None = None
+
+    @field_validator("TELEGRAM_BOT_TOKEN", "SMTP_URL", "MAIL_FROM", "MAIL_DOMAIN", "LMTP_LISTEN",
+                     "REPLY_KEY_SECRET", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value):
+        return value or None
+
+    @field_validator("TELEGRAM_BOT_TOKEN")
+    @classmethod
+    def _token(cls, value):
+        if value is not None and ":" not in value:
+            raise ValueError("expected a BotFather token such as 123456:ABC-DEF…")
+        return value
+
+    @field_validator("TELEGRAM_API_URL", "BOAMP_API_URL", "TED_API_URL", "COMPANY_API_URL")
+    @classmethod
+    def _http_url(cls, value):
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL")
+        return value
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _database_url(cls, value):
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError("expected a SQLAlchemy URL such as sqlite:///centrale.db") from None
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValueError("only sqlite:// and postgresql+psycopg:// are supported")
+        return value
+
+    @field_validator("CENTRALE_TIMEZONE")
+    @classmethod
+    def _timezone(cls, value):
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected a time zone name such as Europe/Paris") from None
+        return value
+
+    @field_validator("SMTP_URL")
+    @classmethod
+    def _smtp(cls, value):
+        if value is not None and not value.startswith(("smtp://", "smtps://")):
+            raise ValueError("expected smtp://user:pass@host:587 or smtps://…")
+        return value
+
+    @field_validator("LMTP_LISTEN")
+    @classmethod
+    def _listen(cls, value):
+        if value is not None:
+            host, _, port = value.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError("expected host:port such as 127.0.0.1:8024")
+        return value
+
+    @field_validator("CENTRALE_ADVISORS")
+    @classmethod
+    def _advisors(cls, value):
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            if not item.isdigit() and "@" not in item:
+                raise ValueError(f"{item!r} is neither a Telegram user id nor an email address")
+        return value
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.CENTRALE_TIMEZONE)
+
+    @property
+    def advisor_ids(self) -> set[int]:
+        return {int(p.strip()) for p in self.CENTRALE_ADVISORS.split(",") if p.strip().isdigit()}
+
+    @property
+    def advisor_emails(self) -> set[str]:
+        return {p.strip().lower() for p in self.CENTRALE_ADVISORS.split(",") if "@" in p}
+
+
+def load_settings(**overrides) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = first["loc"][0] if first["loc"] else "settings"
+        message = first["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"{name}: {message}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

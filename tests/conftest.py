@@ -1,0 +1,67 @@
+"""Shared fixtures: one database per test session (SQLite file, or a fresh PostgreSQL database when
+TEST_DATABASE_URL is set), emptied before each test that asks for `engine`."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from store.db import all_metadata, make_engine
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+if not SHARED_DATA.exists():  # a clone beside shared/ (CI) or the checkout itself
+    SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    assert SHARED_DATA.exists(), f"shared data not found at {SHARED_DATA}"
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def db_url(tmp_path_factory) -> str:
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        path = tmp_path_factory.mktemp("db") / "centrale-test.db"
+        yield f"sqlite:///{path}"
+        return
+    url = make_url(base)
+    name = f"centrale_t_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(base).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _schema(db_url):
+    engine = make_engine(db_url)
+    all_metadata().create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(_schema):
+    """The session's engine with every table emptied."""
+    metadata = all_metadata()
+    with _schema.begin() as connection:
+        for table in reversed(metadata.sorted_tables):
+            connection.execute(table.delete())
+    return _schema
+
+
+@pytest.fixture
+def is_postgres(db_url) -> bool:
+    return db_url.startswith("postgresql")
