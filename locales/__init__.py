@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gettext
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from babel import dates as babel_dates
@@ -29,7 +29,7 @@ def normalise_language(code: str | None) -> str:
     return short if short in LANGUAGES else DEFAULT_LANGUAGE
 
 
-@lru_cache(maxsize=None)
+@cache
 def translation(lang: str) -> gettext.NullTranslations:
     lang = normalise_language(lang)
     return gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True)

@@ -1,0 +1,130 @@
+"""The composition root of the Telegram bot: builds the PTB Application and runs it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from collections import defaultdict
+from collections.abc import Awaitable
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from telegram import LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    ContextTypes,
+    Defaults,
+)
+from telegram.warnings import PTBUserWarning
+
+from bot.settings import Settings
+from conversations.company_lookup import CompanyLookup
+from conversations.questions import Services
+from handlers import commands, diagnostic
+from locales import gettext_for
+from store.db import engine_for
+from store.persistence import SQLPersistence
+
+log = logging.getLogger(__name__)
+
+# The diagnostic's CallbackQueryHandlers are tracked per user, not per message: intended.
+warnings.filterwarnings("ignore", message=".*per_message.*", category=PTBUserWarning)
+
+
+class CentraleApplication(Application):
+    async def update_persistence(self) -> None:
+        await super().update_persistence()
+        if isinstance(self.persistence, SQLPersistence):
+            await self.persistence.commit()
+
+    async def process_update(self, update: object) -> None:
+        await super().process_update(update)
+        # Written as each answer is given: a bot killed mid-diagnostic loses nothing.
+        await self.update_persistence()
+
+
+class PerUserProcessor(BaseUpdateProcessor):
+    """Updates of different users run concurrently; one user's updates run in order."""
+
+    def __init__(self, max_concurrent_updates: int = 64):
+        super().__init__(max_concurrent_updates)
+        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        user = update.effective_user if isinstance(update, Update) else None
+        if user is None:
+            await coroutine
+            return
+        lock = self._locks[user.id]
+        async with lock:
+            await coroutine
+        if not lock.locked() and not lock._waiters:  # forget idle users
+            self._locks.pop(user.id, None)
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+
+async def _error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    log.error("Unhandled error while handling %s", update, exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat:
+        lang = (context.user_data or {}).get("lang") or "fr"
+        try:
+            await update.effective_chat.send_message(gettext_for(lang)(
+                "Sorry, something went wrong on our side. Please try again in a moment."))
+        except Exception:  # the error may be the network itself
+            log.debug("could not tell the user about the error", exc_info=True)
+
+
+async def _post_init(application: Application) -> None:
+    try:
+        await commands.set_commands(application)
+    except Exception:  # the menu is a convenience: never block the start for it
+        log.warning("could not set the command menu", exc_info=True)
+
+
+def build_application(settings: Settings, engine: Engine | None = None,
+                      rate_limit: bool = True, request=None) -> Application:
+    engine = engine or engine_for(settings.DATABASE_URL)
+    builder = (
+        ApplicationBuilder()
+        .application_class(CentraleApplication)
+        .token(settings.TELEGRAM_BOT_TOKEN or "0:demo")
+        .base_url(settings.TELEGRAM_API_URL)
+        .base_file_url(settings.TELEGRAM_API_URL.replace("/bot", "/file/bot"))
+        .defaults(Defaults(parse_mode=ParseMode.HTML,
+                           link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .persistence(SQLPersistence(engine))
+        .concurrent_updates(PerUserProcessor())
+        .post_init(_post_init)
+    )
+    if request is not None:  # the terminal demo's in-process transport
+        builder = builder.request(request).get_updates_request(request)
+    if rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    application = builder.build()
+    application.bot_data["engine"] = engine
+    application.bot_data["settings"] = settings
+    application.bot_data["services"] = Services(
+        company_lookup=CompanyLookup(settings.COMPANY_API_URL))
+    commands.register(application)
+    application.add_handler(diagnostic.build_conversation())
+    application.add_error_handler(_error_handler)
+    return application
+
+
+def run_polling(settings: Settings) -> int:
+    from store.db import upgrade
+
+    upgrade(settings.DATABASE_URL)
+    application = build_application(settings)
+    application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    return 0

@@ -1,0 +1,131 @@
+"""Turn channel-neutral screens into Telegram HTML and inline keyboards.
+
+Everything that came from a person or a register is escaped; every message is cut to fit
+Telegram's 4096-character limit; callback data stays well under 64 bytes.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from conversations.driver import Finish
+from conversations.flow import Screen
+from locales import gettext_for
+
+TELEGRAM_LIMIT = 4096
+BUTTON_LABEL = 40
+
+
+def fit(html_text: str, limit: int = TELEGRAM_LIMIT) -> str:
+    """Cut an HTML message so that Telegram accepts it (never inside a tag or an entity)."""
+    if len(html_text) <= limit:
+        return html_text
+    cut = html_text[: limit - 1]
+    # Back off to before any tag or entity that the cut left open.
+    for opener, closer in (("<", ">"), ("&", ";")):
+        start = cut.rfind(opener)
+        if start != -1 and cut.find(closer, start) == -1:
+            cut = cut[:start]
+    return close_tags(cut) + "…"
+
+
+def close_tags(html_text: str) -> str:
+    import re
+
+    stack: list[str] = []
+    for match in re.finditer(r"<(/?)([a-z\-]+)[^>]*>", html_text):
+        closing, tag = match.groups()
+        if closing and stack and stack[-1] == tag:
+            stack.pop()
+        elif not closing:
+            stack.append(tag)
+    return html_text + "".join(f"</{tag}>" for tag in reversed(stack))
+
+
+def short(label: str, limit: int = BUTTON_LABEL) -> str:
+    label = " ".join(label.split())
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
+def question_html(screen: Screen, lang: str) -> str:
+    _ = gettext_for(lang)
+    parts = [f"<i>{escape(_('Question {k}/{n}').format(k=screen.step, n=screen.total))}</i>"]
+    if screen.error:
+        parts.append(f"⚠️ {escape(screen.error)}")
+    parts.append(f"<b>{escape(screen.prompt)}</b>")
+    parts.extend(escape(line) for line in screen.lines)
+    if screen.multi and screen.options:
+        parts.append("\n".join(
+            f"{'✅' if o.selected else '▫️'} {escape(o.label)}" for o in screen.options))
+    return fit("\n\n".join(parts))
+
+
+def question_keyboard(screen: Screen, lang: str) -> InlineKeyboardMarkup:
+    _ = gettext_for(lang)
+    rows: list[list[InlineKeyboardButton]] = []
+    for index, option in enumerate(screen.options):
+        mark = "✅ " if option.selected else ""
+        button = InlineKeyboardButton(short(mark + option.label),
+                                      callback_data=f"q|{screen.key}|c|{index}")
+        # Short labels two by two, long ones alone: easier to hit with a thumb.
+        if rows and len(rows[-1]) == 1 and len(option.label) <= 18 and \
+                len(rows[-1][0].text) <= 18 and not screen.multi:
+            rows[-1].append(button)
+        else:
+            rows.append([button])
+    nav = []
+    if screen.can_back:
+        nav.append(InlineKeyboardButton(_("⬅️ Back"), callback_data=f"q|{screen.key}|back"))
+    if screen.can_skip:
+        nav.append(InlineKeyboardButton(_("Skip ⏭"), callback_data=f"q|{screen.key}|skip"))
+    if screen.multi:
+        nav.append(InlineKeyboardButton(_("Done ✔️"), callback_data=f"q|{screen.key}|done"))
+    if nav:
+        rows.append(nav)
+    return InlineKeyboardMarkup(rows)
+
+
+def summary_html(summary: list[tuple[str, str, str]], lang: str) -> str:
+    _ = gettext_for(lang)
+    lines = [f"<b>{escape(_('Here is your profile. Check it, then confirm.'))}</b>", ""]
+    lines += [f"• <b>{escape(label)}</b>: {escape(value)}" for _k, label, value in summary]
+    return fit("\n".join(lines))
+
+
+def summary_keyboard(summary: list[tuple[str, str, str]], lang: str,
+                     prefix: str = "s") -> InlineKeyboardMarkup:
+    _ = gettext_for(lang)
+    buttons = [InlineKeyboardButton(short("✏️ " + label, 24), callback_data=f"{prefix}|edit|{key}")
+               for key, label, _v in summary]
+    rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+    if prefix == "s":
+        rows.append([InlineKeyboardButton(_("⬅️ Back"), callback_data="s|back"),
+                     InlineKeyboardButton(_("✅ Confirm"), callback_data="s|confirm")])
+    return InlineKeyboardMarkup(rows)
+
+
+def profile_html(summary: list[tuple[str, str, str]], score: int | None, lang: str) -> str:
+    _ = gettext_for(lang)
+    lines = [f"<b>{escape(_('Your profile'))}</b>", ""]
+    lines += [f"• <b>{escape(label)}</b>: {escape(value)}" for _k, label, value in summary]
+    if score is not None:
+        lines += ["", escape(_("Readiness score: {score}/100").format(score=score))]
+    lines += ["", escape(_("Tap an answer to change it."))]
+    return fit("\n".join(lines))
+
+
+def finish_html(finish: Finish, lang: str) -> str:
+    _ = gettext_for(lang)
+    lines = [
+        f"<b>{escape(_('✅ Your profile is saved.'))}</b>",
+        "",
+        escape(_("Readiness score: {score}/100").format(score=finish.score)),
+        "",
+        f"<b>{escape(_('Your next three steps:'))}</b>",
+    ]
+    lines += [f"{i}. {escape(step)}" for i, step in enumerate(finish.steps, 1)]
+    lines += ["", escape(_("You will receive the tenders that fit your profile. "
+                           "/profil shows and changes it, /aide lists the commands."))]
+    return fit("\n".join(lines))

@@ -1,0 +1,115 @@
+"""PTB persistence in the database: conversation states and user data survive a restart.
+
+PTB hands over changed data after each update (see bot.app.CentraleApplication, which asks for it
+after every update instead of every 60 s). Changes are buffered, then written in one transaction
+by `commit()`, so an answer costs one short write whatever it touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from copy import deepcopy
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from telegram.ext import BasePersistence, PersistenceInput
+
+from store.models import BotState, utcnow
+
+_DELETE = object()
+
+
+class SQLPersistence(BasePersistence):
+    def __init__(self, engine: Engine):
+        super().__init__(
+            store_data=PersistenceInput(bot_data=False, chat_data=False, user_data=True,
+                                        callback_data=False),
+            update_interval=60,
+        )
+        self.engine = engine
+        self._pending: dict[tuple[str, str], Any] = {}
+        self._lock = asyncio.Lock()
+
+    # --- reads (once, at start) ------------------------------------------------------------------
+    def _rows(self, kind: str) -> list[BotState]:
+        with self.engine.connect() as connection:
+            return list(connection.execute(
+                select(BotState.key, BotState.value).where(BotState.kind == kind)))
+
+    async def get_user_data(self) -> dict[int, dict]:
+        rows = await asyncio.to_thread(self._rows, "user_data")
+        return {int(key): value or {} for key, value in rows}
+
+    async def get_chat_data(self) -> dict[int, dict]:
+        return {}
+
+    async def get_bot_data(self) -> dict:
+        return {}
+
+    async def get_callback_data(self):
+        return None
+
+    async def get_conversations(self, name: str) -> dict:
+        rows = await asyncio.to_thread(self._rows, f"conv:{name}")
+        return {tuple(json.loads(key)): value for key, value in rows}
+
+    # --- writes (buffered) -----------------------------------------------------------------------
+    async def update_conversation(self, name: str, key: tuple, new_state: object | None) -> None:
+        self._pending[(f"conv:{name}", json.dumps(list(key)))] = (
+            _DELETE if new_state is None else new_state)
+
+    async def update_user_data(self, user_id: int, data: dict) -> None:
+        self._pending[("user_data", str(user_id))] = deepcopy(data)
+
+    async def drop_user_data(self, user_id: int) -> None:
+        self._pending[("user_data", str(user_id))] = _DELETE
+
+    async def update_chat_data(self, chat_id: int, data: dict) -> None:
+        pass
+
+    async def update_bot_data(self, data: dict) -> None:
+        pass
+
+    async def update_callback_data(self, data) -> None:
+        pass
+
+    async def drop_chat_data(self, chat_id: int) -> None:
+        pass
+
+    async def refresh_user_data(self, user_id: int, user_data: dict) -> None:
+        pass
+
+    async def refresh_chat_data(self, chat_id: int, chat_data: dict) -> None:
+        pass
+
+    async def refresh_bot_data(self, bot_data: dict) -> None:
+        pass
+
+    async def commit(self) -> None:
+        async with self._lock:
+            if not self._pending:
+                return
+            pending, self._pending = self._pending, {}
+            await asyncio.to_thread(self._write, pending)
+
+    async def flush(self) -> None:
+        await self.commit()
+
+    def _write(self, pending: dict[tuple[str, str], Any]) -> None:
+        dialect = self.engine.dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        now = utcnow()
+        with self.engine.begin() as connection:
+            for (kind, key), value in pending.items():
+                if value is _DELETE:
+                    connection.execute(delete(BotState).where(
+                        BotState.kind == kind, BotState.key == key))
+                    continue
+                statement = insert(BotState).values(kind=kind, key=key, value=value,
+                                                    updated_at=now)
+                connection.execute(statement.on_conflict_do_update(
+                    index_elements=["kind", "key"],
+                    set_={"value": statement.excluded.value, "updated_at": now}))
