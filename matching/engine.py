@@ -1,0 +1,290 @@
+"""The matching rules: for one tender and one profile, a `Match` (score and reasons) or nothing.
+
+Pure and typed, no I/O (reference labels are only read when a reason is rendered).
+`brute_force_match` applies `evaluate` to every profile; `matching.index.ProfileIndex` applies the
+same `evaluate` to the candidates found through its index, so both give the same result.
+
+Rules (issue 3, point 6), in the order they are checked:
+1. Never matched: a cancellation or award notice, or a tender whose deadline is before `now`
+   (a tender without a deadline stays open).
+2. Reserved contracts (L2113-13 SIAE, L2113-12 EA/ESAT, or both) go only to eligible families
+   (`Profile.siae_eligible` / `disability_eligible`; "both" accepts either).
+3. Capacity: a tender worth more than three times `Profile.max_contract_value` is not matched
+   (no declared capacity = no limit). The amount compared is the smallest one a structure can bid
+   for: the smallest known lot value when lots have values (a small structure can win one lot of
+   a large tender), otherwise the tender's estimated value; no amount = no limit.
+4. Area: the tender is national (no département: matches every area), or one of its départements
+   is among the profile's, or the profile covers all of France. A profile stores départements;
+   when it holds every département of the tender département's region the reason says "in your
+   region". A profile with no département and not all of France only gets national tenders.
+5. Activity: CPV or keyword (at least one).
+   - CPV: a tender code (the tender's own or any lot's) and a profile code are related when one is
+     within the other, by CPV prefix (trailing zeros mark the level, `tenders.reference.cpv_prefix`).
+     Tender code within the profile's field (or equal): the structure does this. Tender code
+     *broader* than the profile's (tender 77000000, profile 77310000): also matched, since a
+     buyer who only gives a division may well want that trade, but scored lower.
+   - Keywords: see `matching.keywords` (token-based rapidfuzz, accents and case ignored, against the
+     title, the description and the lot titles).
+6. Excluded keywords veto: one of them found in the text (same keyword rule) and there is no match.
+
+Score (0-100, capped), the sum of:
+- CPV, best related pair (d = difference in CPV levels, i.e. in significant digits):
+  tender code equal to or within the profile code: 60 - 5*d, at least 35;
+  tender code broader than the profile code:       40 - 5*d, at least 15;
+- keywords found: 20 for the first, +5 for each other one, at most 30;
+- area: département listed by the profile (or its whole region) 10, national tender 6,
+  profile covering all of France 4 (precise areas first);
+- reserved contract for an eligible structure: +20 (they rank higher for what is reserved to them);
+- social clause (insertion hours) for an SIAE: +10 (insertion is their trade).
+Reasons, in this order: the best CPV pair, each keyword found, the area, reserved, social clause.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+from matching.keywords import TenderText, Tokens, keyword_tokens, text_tokens
+from matching.profile import Profile
+from matching.reasons import Reason, reasons_to_json
+from tenders.model import NoticeKind, Reserved, Tender
+from tenders.reference import cpv_prefix, departement, normalise_cpv, region
+
+CAPACITY_FACTOR = 3
+
+CPV_WITHIN_POINTS, CPV_WITHIN_MIN = 60, 35
+CPV_BROADER_POINTS, CPV_BROADER_MIN = 40, 15
+CPV_LEVEL_STEP = 5
+KEYWORD_FIRST_POINTS, KEYWORD_MORE_POINTS, KEYWORD_MAX_POINTS = 20, 5, 30
+AREA_POINTS = {"departement": 10, "region": 10, "national": 6, "france": 4}
+RESERVED_POINTS = 20
+SOCIAL_CLAUSE_POINTS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    structure_id: int
+    score: int  # 0..100
+    reasons: tuple[Reason, ...]
+
+    def reasons_json(self) -> list[dict[str, str]]:
+        return reasons_to_json(self.reasons)
+
+
+def sort_matches(matches: Iterable[Match]) -> list[Match]:
+    return sorted(matches, key=lambda m: (-m.score, m.structure_id))
+
+
+# ---------------------------------------------------------------------------------------------
+# Views: each side reduced once to what the rules compare.
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileView:
+    structure_id: int
+    codes: tuple[tuple[str, str], ...]  # (cpv prefix, code), in profile order
+    departements: frozenset[str]
+    all_france: bool
+    keywords: tuple[tuple[str, Tokens], ...]  # (as typed, tokens); stopword-only ones dropped
+    excluded: tuple[Tokens, ...]
+    value_cap: float | None  # CAPACITY_FACTOR x max_contract_value
+    siae: bool
+    disability: bool
+
+
+def _codes(raw_codes: Iterable[str]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for raw in raw_codes:
+        code = normalise_cpv(raw)
+        if code and code not in seen:
+            seen.add(code)
+            out.append((cpv_prefix(code), code))
+    return out
+
+
+@lru_cache(maxsize=1 << 18)
+def profile_view(profile: Profile) -> ProfileView:
+    """Cached: the index and the brute-force path share one view per profile."""
+    keywords: list[tuple[str, Tokens]] = []
+    for keyword in dict.fromkeys(profile.keywords):
+        toks = keyword_tokens(keyword)
+        if toks:
+            keywords.append((keyword, toks))
+    excluded = tuple(dict.fromkeys(t for t in map(keyword_tokens, profile.excluded_keywords) if t))
+    cap = profile.max_contract_value
+    return ProfileView(
+        structure_id=profile.structure_id,
+        codes=tuple(_codes(profile.cpv_codes)),
+        departements=frozenset(profile.departements),
+        all_france=profile.all_france,
+        keywords=tuple(keywords),
+        excluded=excluded,
+        value_cap=None if cap is None else float(cap) * CAPACITY_FACTOR,
+        siae=profile.siae_eligible,
+        disability=profile.disability_eligible,
+    )
+
+
+@dataclass(slots=True)
+class TenderView:
+    codes: tuple[tuple[str, str, str | None], ...]  # (prefix, code, lot number or None)
+    departements: tuple[str, ...]
+    reserved: Reserved
+    social_clause: bool
+    value: float | None  # the amount compared with capacities (rule 3)
+    text: TenderText
+
+
+def tender_text_fields(tender: Tender) -> list[Tokens]:
+    return [text_tokens(tender.title), text_tokens(tender.description)] + [
+        text_tokens(lot.title) for lot in tender.lots
+    ]
+
+
+def biddable_value(tender: Tender) -> float | None:
+    lot_values = [lot.estimated_value for lot in tender.lots if lot.estimated_value is not None]
+    return min(lot_values) if lot_values else tender.estimated_value
+
+
+def tender_view(tender: Tender, text: TenderText | None = None) -> TenderView:
+    codes: list[tuple[str, str, str | None]] = [(p, c, None) for p, c in _codes(tender.cpv_codes)]
+    seen = {code for _, code, _ in codes}
+    for lot in tender.lots:
+        for prefix, code in _codes(lot.cpv_codes):
+            if code not in seen:  # a code of the tender itself is reported without its lot
+                seen.add(code)
+                codes.append((prefix, code, lot.number))
+    return TenderView(
+        codes=tuple(codes),
+        departements=tuple(dict.fromkeys(tender.departements)),
+        reserved=tender.reserved,
+        social_clause=tender.social_clause,
+        value=biddable_value(tender),
+        text=text if text is not None else TenderText(tender_text_fields(tender)),
+    )
+
+
+def is_open(tender: Tender, now: datetime) -> bool:
+    """Rule 1. `now` must be timezone-aware (deadlines are)."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    if tender.kind in (NoticeKind.CANCELLATION, NoticeKind.AWARD):
+        return False
+    return tender.deadline is None or tender.deadline >= now
+
+
+# ---------------------------------------------------------------------------------------------
+# The rules for one pair.
+# ---------------------------------------------------------------------------------------------
+
+
+def reserved_allows(view: ProfileView, reserved: Reserved) -> bool:
+    if reserved == Reserved.NONE:
+        return True
+    if reserved == Reserved.SIAE:
+        return view.siae
+    if reserved == Reserved.DISABILITY:
+        return view.disability
+    return view.siae or view.disability
+
+
+@lru_cache(maxsize=256)
+def region_departements(departement_code: str) -> tuple[str | None, frozenset[str]]:
+    """(region code, its départements) of a département; (None, empty) when unknown."""
+    dept = departement(departement_code)
+    reg = region(dept.region_code) if dept else None
+    return (reg.code, frozenset(reg.departements)) if reg else (None, frozenset())
+
+
+def area_reason(view: ProfileView, tender: TenderView) -> tuple[Reason, int] | None:
+    if not tender.departements:
+        return Reason.of("area", scope="national"), AREA_POINTS["national"]
+    for code in tender.departements:
+        if code in view.departements:
+            region_code, members = region_departements(code)
+            if region_code is not None and members <= view.departements:
+                return (
+                    Reason.of("area", scope="region", departement=code, region=region_code),
+                    AREA_POINTS["region"],
+                )
+            return Reason.of("area", scope="departement", departement=code), AREA_POINTS[
+                "departement"
+            ]
+    if view.all_france:
+        return (
+            Reason.of("area", scope="france", departement=tender.departements[0]),
+            AREA_POINTS["france"],
+        )
+    return None
+
+
+def cpv_reason(view: ProfileView, tender: TenderView) -> tuple[Reason, int] | None:
+    """The best related (tender code, profile code) pair; on a tie the first one in tender then
+    profile order, so tender-level codes win over lot codes."""
+    best: tuple[Reason, int] | None = None
+    for t_prefix, t_code, lot in tender.codes:
+        for p_prefix, p_code in view.codes:
+            if t_prefix.startswith(p_prefix):
+                depth = len(t_prefix) - len(p_prefix)
+                points = max(CPV_WITHIN_POINTS - CPV_LEVEL_STEP * depth, CPV_WITHIN_MIN)
+                relation = "equal" if depth == 0 else "within"
+            elif p_prefix.startswith(t_prefix):
+                depth = len(p_prefix) - len(t_prefix)
+                points = max(CPV_BROADER_POINTS - CPV_LEVEL_STEP * depth, CPV_BROADER_MIN)
+                relation = "broader"
+            else:
+                continue
+            if best is None or points > best[1]:
+                reason = Reason.of("cpv", code=t_code, field=p_code, relation=relation, lot=lot)
+                best = (reason, points)
+    return best
+
+
+def evaluate(view: ProfileView, tender: TenderView) -> Match | None:
+    """Rules 2-6 for one profile and one open tender (rule 1 is the caller's, once per tender)."""
+    if not reserved_allows(view, tender.reserved):
+        return None
+    if view.value_cap is not None and tender.value is not None and tender.value > view.value_cap:
+        return None
+    area = area_reason(view, tender)
+    if area is None:
+        return None
+    cpv = cpv_reason(view, tender) if view.codes else None
+    found = [typed for typed, toks in view.keywords if tender.text.has(toks)]
+    if cpv is None and not found:
+        return None
+    if any(tender.text.has(toks) for toks in view.excluded):
+        return None
+
+    reasons: list[Reason] = []
+    score = 0
+    if cpv is not None:
+        reasons.append(cpv[0])
+        score += cpv[1]
+    if found:
+        reasons.extend(Reason.of("keyword", keyword=typed) for typed in found)
+        score += min(
+            KEYWORD_FIRST_POINTS + KEYWORD_MORE_POINTS * (len(found) - 1), KEYWORD_MAX_POINTS
+        )
+    reasons.append(area[0])
+    score += area[1]
+    if tender.reserved != Reserved.NONE:
+        reasons.append(Reason.of("reserved", reserved=tender.reserved.value))
+        score += RESERVED_POINTS
+    if tender.social_clause and view.siae:
+        reasons.append(Reason.of("social_clause"))
+        score += SOCIAL_CLAUSE_POINTS
+    return Match(view.structure_id, min(score, 100), tuple(reasons))
+
+
+def brute_force_match(profiles: Iterable[Profile], tender: Tender, now: datetime) -> list[Match]:
+    """The reference: every profile evaluated. Sorted by score (highest first), then structure."""
+    if not is_open(tender, now):
+        return []
+    view = tender_view(tender)
+    matches = (evaluate(profile_view(profile), view) for profile in profiles)
+    return sort_matches(m for m in matches if m is not None)
