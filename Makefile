@@ -23,7 +23,7 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 catalogs: $(VENV)/.installed
-	$(BIN)/pybabel compile --use-fuzzy -d locales -D messages >/dev/null
+	$(BIN)/python -m locales.catalogs compile
 
 run: install catalogs
 	$(BIN)/centrale db upgrade

@@ -78,7 +78,8 @@ async def _error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> 
     if isinstance(update, Update) and update.effective_chat:
         lang = (context.user_data or {}).get("lang") or "fr"
         try:
-            await update.effective_chat.send_message(gettext_for(lang)(
+            _ = gettext_for(lang)
+            await update.effective_chat.send_message(_(
                 "Sorry, something went wrong on our side. Please try again in a moment."))
         except Exception:  # the error may be the network itself
             log.debug("could not tell the user about the error", exc_info=True)

@@ -66,6 +66,11 @@ async def enrich_siret(value: str, answers: Answers, services: Services) -> Answ
     }, "company_status": "found"}
 
 
+def _siret_summary(value: Any, lang: str) -> str:
+    _ = gettext_for(lang)
+    return _("none yet") if value == "none" else value
+
+
 def _siret_details(answers: Answers, lang: str) -> list[str]:
     _ = gettext_for(lang)
     status = answers.get("company_status")
@@ -151,7 +156,8 @@ def _cpv_summary(value: Any, lang: str) -> str:
     for code in value or []:
         cpv = reference.cpv_get(code)
         labels.append(f"{code} {cpv.label(lang)}" if cpv else code)
-    return "; ".join(labels) if labels else gettext_for(lang)("none (your keywords only)")
+    _ = gettext_for(lang)
+    return "; ".join(labels) if labels else _("none (your keywords only)")
 
 
 # --- area --------------------------------------------------------------------------------------
@@ -248,7 +254,7 @@ _QUESTIONS: tuple[Question, ...] = (
         choices=(Choice("none", N_("No SIRET yet")),), accepts_text=True, validate_choices=True,
         validator=validate_siret, enrich=enrich_siret, resets=("company_ok",),
         why=N_("With it, I fill in your name, legal form and activity from the public register."),
-        summary=lambda v, lang: gettext_for(lang)("none yet") if v == "none" else v,
+        summary=_siret_summary,
     ),
     Question(
         "company_ok", N_("I found this structure. Is it yours?"), Kind.SINGLE,

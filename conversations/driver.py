@@ -86,7 +86,8 @@ class DiagnosticDriver:
 
     def back(self, state: str, answers: Answers, mode: str, lang: str) -> Reply:
         if mode == PROFILE_EDIT:
-            return Reply(state=None, notes=[gettext_for(lang)("Nothing was changed.")])
+            _ = gettext_for(lang)
+            return Reply(state=None, notes=[_("Nothing was changed.")])
         if mode == SUMMARY_EDIT or state == SUMMARY:
             if state == SUMMARY:
                 previous = self.flow.visible(answers)[-1].key
@@ -124,8 +125,8 @@ class DiagnosticDriver:
             if follow:  # e.g. email chosen as channel: its address is needed too
                 return Reply(state=follow, screen=self.flow.screen(follow, answers, lang))
             await self.save_one(answers)
-            return Reply(state=None, saved_key=state,
-                         notes=[gettext_for(lang)("✅ Saved.")])
+            _ = gettext_for(lang)
+            return Reply(state=None, saved_key=state, notes=[_("✅ Saved.")])
         if mode == SUMMARY_EDIT:
             follow = self.flow.next_missing(answers)
             if follow:

@@ -42,7 +42,8 @@ async def set_commands(application: Application) -> None:
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     _ = tr(update, context)
-    lines = [f"<b>{escape(_('Centrale finds the tenders that fit your structure.'))}</b>", ""]
+    title = _("Centrale finds the tenders that fit your structure.")
+    lines = [f"<b>{escape(title)}</b>", ""]
     lines += [f"/{name} — {escape(_(description))}" for name, description in COMMANDS]
     lines += ["", escape(_("Questions? Write to us here; an advisor will answer."))]
     await update.effective_chat.send_message("\n".join(lines))
@@ -53,7 +54,8 @@ async def language_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         InlineKeyboardButton("🇫🇷 Français", callback_data="lang|fr"),
         InlineKeyboardButton("🇬🇧 English", callback_data="lang|en"),
     ]])
-    await say(update, tr(update, context)("Choose your language:"), reply_markup=markup)
+    _ = tr(update, context)
+    await say(update, _("Choose your language:"), reply_markup=markup)
 
 
 async def language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -66,7 +68,8 @@ async def language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     user_id = update.effective_user.id
     await in_db(context, lambda s: members.set_language(s, user_id, lang))
     await query.answer()
-    await query.edit_message_text(escape(gettext_for(lang)("Language: English")))
+    _ = gettext_for(lang)
+    await query.edit_message_text(escape(_("Language: English")))
 
 
 async def my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -88,14 +91,16 @@ async def my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def fallback_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    await say(update, tr(update, context)(
+    _ = tr(update, context)
+    await say(update, _(
         "I did not understand. Type /start for the diagnostic, /profil for your profile or "
         "/aide for help."))
     return ConversationHandler.END
 
 
 async def closed_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    await update.callback_query.answer(tr(update, context)("This question is closed."))
+    _ = tr(update, context)
+    await update.callback_query.answer(_("This question is closed."))
     return ConversationHandler.END
 
 

@@ -109,7 +109,8 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> object:
     user_id = update.effective_user.id
     member = await in_db(context, lambda s: members.member_by_telegram(s, user_id))
     if member is not None and member.structure_id is not None:
-        await say(update, tr(update, context)(
+        _ = tr(update, context)
+        await say(update, _(
             "Welcome back! Your profile is saved: /profil shows and changes it, "
             "/aide lists the commands."))
         return END
@@ -125,7 +126,8 @@ async def resume(update: Update, context: ContextTypes.DEFAULT_TYPE) -> object:
     answers, _mode = _state(context)
     if not state:
         return END
-    note = tr(update, context)("Let's go on where you were.")
+    _ = tr(update, context)
+    note = _("Let's go on where you were.")
     return await _send(update, context, _driver(context, update).show(
         state, answers, lang_of(update, context), note))
 
@@ -192,7 +194,8 @@ async def on_summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> obje
 
 async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> object:
     """A button of an earlier message: say so and show the current step again."""
-    await update.callback_query.answer(tr(update, context)(
+    _ = tr(update, context)
+    await update.callback_query.answer(_(
         "This question is closed; here is the current one."))
     return await resume(update, context)
 
@@ -215,7 +218,8 @@ async def show_profile(update: Update, context: ContextTypes.DEFAULT_TYPE) -> ob
 
     loaded = await in_db(context, load)
     if loaded is None:
-        await say(update, tr(update, context)(
+        _ = tr(update, context)
+        await say(update, _(
             "You have no profile yet: type /start to begin the diagnostic."))
         return END
     answers, score = loaded
@@ -238,7 +242,8 @@ async def edit_profile(update: Update, context: ContextTypes.DEFAULT_TYPE) -> ob
 
     loaded = await in_db(context, load)
     if loaded is None or key not in FLOW.by_key:
-        await say(update, tr(update, context)(
+        _ = tr(update, context)
+        await say(update, _(
             "You have no profile yet: type /start to begin the diagnostic."))
         return END
     context.user_data["diag"] = loaded[0]

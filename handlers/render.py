@@ -51,7 +51,8 @@ def short(label: str, limit: int = BUTTON_LABEL) -> str:
 
 def question_html(screen: Screen, lang: str) -> str:
     _ = gettext_for(lang)
-    parts = [f"<i>{escape(_('Question {k}/{n}').format(k=screen.step, n=screen.total))}</i>"]
+    counter = _("Question {k}/{n}").format(k=screen.step, n=screen.total)
+    parts = [f"<i>{escape(counter)}</i>"]
     if screen.error:
         parts.append(f"⚠️ {escape(screen.error)}")
     parts.append(f"<b>{escape(screen.prompt)}</b>")
@@ -89,7 +90,8 @@ def question_keyboard(screen: Screen, lang: str) -> InlineKeyboardMarkup:
 
 def summary_html(summary: list[tuple[str, str, str]], lang: str) -> str:
     _ = gettext_for(lang)
-    lines = [f"<b>{escape(_('Here is your profile. Check it, then confirm.'))}</b>", ""]
+    title = _("Here is your profile. Check it, then confirm.")
+    lines = [f"<b>{escape(title)}</b>", ""]
     lines += [f"• <b>{escape(label)}</b>: {escape(value)}" for _k, label, value in summary]
     return fit("\n".join(lines))
 
@@ -108,7 +110,8 @@ def summary_keyboard(summary: list[tuple[str, str, str]], lang: str,
 
 def profile_html(summary: list[tuple[str, str, str]], score: int | None, lang: str) -> str:
     _ = gettext_for(lang)
-    lines = [f"<b>{escape(_('Your profile'))}</b>", ""]
+    title = _("Your profile")
+    lines = [f"<b>{escape(title)}</b>", ""]
     lines += [f"• <b>{escape(label)}</b>: {escape(value)}" for _k, label, value in summary]
     if score is not None:
         lines += ["", escape(_("Readiness score: {score}/100").format(score=score))]
@@ -118,12 +121,13 @@ def profile_html(summary: list[tuple[str, str, str]], score: int | None, lang: s
 
 def finish_html(finish: Finish, lang: str) -> str:
     _ = gettext_for(lang)
+    saved, steps = _("✅ Your profile is saved."), _("Your next three steps:")
     lines = [
-        f"<b>{escape(_('✅ Your profile is saved.'))}</b>",
+        f"<b>{escape(saved)}</b>",
         "",
         escape(_("Readiness score: {score}/100").format(score=finish.score)),
         "",
-        f"<b>{escape(_('Your next three steps:'))}</b>",
+        f"<b>{escape(steps)}</b>",
     ]
     lines += [f"{i}. {escape(step)}" for i, step in enumerate(finish.steps, 1)]
     lines += ["", escape(_("You will receive the tenders that fit your profile. "

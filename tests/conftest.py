@@ -65,3 +65,10 @@ def engine(_schema):
 @pytest.fixture
 def is_postgres(db_url) -> bool:
     return db_url.startswith("postgresql")
+
+
+def pytest_sessionstart(session):
+    # Tests read translated text: compile the catalogs as `make test` does.
+    from locales.catalogs import compile_all
+
+    compile_all()

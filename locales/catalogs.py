@@ -1,0 +1,100 @@
+"""Maintenance of the gettext catalogs: extract, update, fill English, compile.
+
+`python -m locales.catalogs update` re-extracts every message of the code into messages.pot and
+merges it into fr/ and en/ (English message ids are their own translation). `compile` writes
+the .mo files (also done by `make run`/`make test`).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
+
+from locales import DOMAIN, LANGUAGES, LOCALE_DIR
+
+ROOT = LOCALE_DIR.parent
+PACKAGES = ("bot", "handlers", "conversations", "store", "tenders", "matching", "alerts", "mail",
+            "locales")
+KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
+
+
+def po_path(lang: str) -> Path:
+    return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def extract() -> Catalog:
+    template = Catalog(project="centrale", charset="utf-8")
+    for package in PACKAGES:
+        folder = ROOT / package
+        if not folder.exists():
+            continue
+        for filename, lineno, message, comments, context in extract_from_dir(
+                str(folder), method_map=[("**.py", "python")], keywords=KEYWORDS):
+            template.add(message, None, [(f"{package}/{filename}", lineno)],
+                         auto_comments=comments, context=context)
+    return template
+
+
+def read(lang: str) -> Catalog:
+    path = po_path(lang)
+    if not path.exists():
+        return Catalog(locale=lang)
+    with path.open("rb") as handle:
+        return read_po(handle, locale=lang)
+
+
+def update() -> None:
+    template = extract()
+    with (LOCALE_DIR / f"{DOMAIN}.pot").open("wb") as handle:
+        write_po(handle, template, width=100, no_location=True, omit_header=False)
+    for lang in LANGUAGES:
+        catalog = read(lang)
+        catalog.update(template, no_fuzzy_matching=True)
+        if lang == "en":  # message ids are English
+            for message in catalog:
+                if message.id and not message.string:
+                    message.string = message.id
+        catalog.obsolete.clear()
+        po_path(lang).parent.mkdir(parents=True, exist_ok=True)
+        with po_path(lang).open("wb") as handle:
+            write_po(handle, catalog, width=100, no_location=True)
+
+
+def compile_all() -> None:
+    for lang in LANGUAGES:
+        catalog = read(lang)
+        mo = po_path(lang).with_suffix(".mo")
+        with mo.open("wb") as handle:
+            write_mo(handle, catalog, use_fuzzy=False)
+
+
+def merge_fragment(path: Path, lang: str = "fr") -> int:
+    """Fill untranslated messages of `lang` from a PO fragment; returns how many were filled."""
+    with path.open("rb") as handle:
+        fragment = read_po(handle, locale=lang)
+    catalog = read(lang)
+    filled = 0
+    for message in fragment:
+        if message.id and message.string and message.id in catalog:
+            target = catalog[message.id]
+            if not target.string:
+                target.string = message.string
+                filled += 1
+    with po_path(lang).open("wb") as handle:
+        write_po(handle, catalog, width=100, no_location=True)
+    return filled
+
+
+if __name__ == "__main__":
+    command = sys.argv[1] if len(sys.argv) > 1 else "compile"
+    if command == "update":
+        update()
+    elif command == "merge":
+        for fragment in sys.argv[2:]:
+            print(fragment, merge_fragment(Path(fragment)))
+    compile_all()
