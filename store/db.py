@@ -67,8 +67,7 @@ def all_metadata():
     """Import every table module so that the metadata is complete."""
     import store.models  # noqa: F401
 
-    try:
-        import store.tender_models  # noqa: F401
-    except ModuleNotFoundError:
-        pass
+    import store.alert_models  # noqa: F401
+    import store.tender_models  # noqa: F401
+
     return SQLModel.metadata

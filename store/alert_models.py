@@ -1,0 +1,79 @@
+"""Tables of the alerts side: the outbox of deliveries, and members' signals on tenders.
+
+A delivery is written in the same transaction as the match (or the event) that causes it, so a
+crash can never lose one; its unique idempotency key means the same thing is never queued twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Integer, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from store.tender_models import UTCDateTime, utcnow
+
+
+class DeliveryStatus:
+    PENDING = "pending"  # waiting for its time (next_attempt_at)
+    SENDING = "sending"  # claimed by a worker
+    SENT = "sent"
+    FAILED = "failed"  # a try failed; retried at next_attempt_at
+    UNCERTAIN = "uncertain"  # the request may have reached Telegram: not re-sent blindly
+    DEAD = "dead"  # will never be sent (400, member gone, deadline passed…)
+
+    OPEN = (PENDING, FAILED)
+
+
+class DeliveryKind:
+    ALERT = "alert"  # one tender, sent alone (instant rhythm)
+    DIGEST_ITEM = "digest_item"  # one tender, sent grouped with others at the digest time
+    UPDATE = "update"  # a rectificatif of a tender the member was alerted to
+    CANCELLATION = "cancellation"  # a tender the member marked interest in was cancelled
+    REMINDER = "reminder"  # J-7 / J-2 before the deadline of a tender marked interesting
+
+
+def _utc(nullable: bool = True, index: bool = False, default_now: bool = False) -> Any:
+    column = Column(UTCDateTime(), nullable=nullable, index=index)
+    return Field(default_factory=utcnow, sa_column=column) if default_now else Field(
+        default=None, sa_column=column)
+
+
+class Delivery(SQLModel, table=True):
+    __tablename__ = "deliveries"
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(sa_column=Column(
+        Integer, ForeignKey("members.id", ondelete="CASCADE"), nullable=False, index=True))
+    channel: str = Field(default="telegram", max_length=10)  # telegram | email
+    kind: str = Field(max_length=20)  # DeliveryKind
+    tender_id: int | None = Field(default=None, sa_column=Column(
+        Integer, ForeignKey("tenders.id", ondelete="CASCADE"), nullable=True, index=True))
+    payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    idempotency_key: str = Field(max_length=200, unique=True)
+    status: str = Field(default=DeliveryStatus.PENDING, max_length=12, index=True)
+    attempts: int = 0
+    next_attempt_at: datetime = _utc(nullable=False, index=True, default_now=True)
+    claimed_by: str | None = Field(default=None, max_length=100)
+    claimed_at: datetime | None = _utc()
+    sent_at: datetime | None = _utc()
+    telegram_message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = _utc(nullable=False, default_now=True)
+
+
+class Interest(SQLModel, table=True):
+    """A member's signal on a tender: interested, looking for partners, needs help, not for us."""
+
+    __tablename__ = "interests"
+    __table_args__ = (UniqueConstraint("member_id", "tender_id", "signal"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(sa_column=Column(
+        Integer, ForeignKey("members.id", ondelete="CASCADE"), nullable=False, index=True))
+    tender_id: int = Field(sa_column=Column(
+        Integer, ForeignKey("tenders.id", ondelete="CASCADE"), nullable=False, index=True))
+    signal: str = Field(max_length=20)  # interested | partners | help | not_for_us
+    reason: str | None = Field(default=None, max_length=30)  # for not_for_us
+    created_at: datetime = _utc(nullable=False, default_now=True)
