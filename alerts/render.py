@@ -19,6 +19,7 @@ Callback data of the alert buttons (parsed by handlers/alerts.py):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -133,6 +134,13 @@ def _link(url: str | None, label: str) -> str | None:
     return f'<a href="{href}">{escape(label)}</a>' if href else None
 
 
+def amount(value: float | int, lang: str) -> str:
+    """A euro amount the French way; absurd values (a parsing slip upstream) shown raw."""
+    if not math.isfinite(value) or abs(value) >= 1e13:
+        return clean(value)
+    return format_amount(value, lang)
+
+
 def _local(value: datetime, tz: ZoneInfo) -> datetime:
     return value.astimezone(tz)
 
@@ -210,7 +218,7 @@ def _facts(tender: TenderRow, lang: str, now: datetime, tz: ZoneInfo) -> list[st
                            escape(format_deadline(tender.deadline, lang, now, tz)), lang))
     if tender.estimated_value and tender.estimated_value > 0:
         lines.append(_fact(_("Estimated value"),
-                           escape(format_amount(tender.estimated_value, lang)), lang))
+                           escape(amount(tender.estimated_value, lang)), lang))
     return lines
 
 
@@ -233,7 +241,7 @@ def _lot_line(lot: LotRow, lang: str, title_cap: int) -> str:
     if clean(lot.title):
         line += " " + clip(lot.title, title_cap)
     if lot.estimated_value and lot.estimated_value > 0:
-        line += " — " + escape(format_amount(lot.estimated_value, lang))
+        line += " — " + escape(amount(lot.estimated_value, lang))
     return line
 
 
@@ -346,7 +354,7 @@ def _digest_item(number: int, tender: TenderRow, lang: str, now: datetime, tz: Z
             marker = "⏰ " if _is_close(tender, now, tz) else ""
             bits.append(marker + escape(format_deadline(tender.deadline, lang, now, tz)))
         if tender.estimated_value and tender.estimated_value > 0:
-            bits.append(escape(format_amount(tender.estimated_value, lang)))
+            bits.append(escape(amount(tender.estimated_value, lang)))
         if tender.reserved in _RESERVED_BADGES or tender.social_clause:
             bits.append("♻️ " + escape(_("reserved") if tender.reserved in _RESERVED_BADGES
                                        else _("social clause")))
@@ -447,7 +455,7 @@ def _change_value(field: str, value: object, lang: str, now: datetime, tz: ZoneI
             return escape(format_date(value, lang))
     if field in ("estimated_value", "value") and isinstance(value, int | float) \
             and not isinstance(value, bool):
-        return escape(format_amount(value, lang))
+        return escape(amount(value, lang))
     if isinstance(value, bool):
         return escape(_("yes") if value else _("no"))
     if field == "departements" and isinstance(value, list):
