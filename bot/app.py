@@ -37,6 +37,14 @@ warnings.filterwarnings("ignore", message=".*per_message.*", category=PTBUserWar
 
 
 class CentraleApplication(Application):
+    async def initialize(self) -> None:
+        await super().initialize()
+        # Here rather than in post_init, which only run_polling calls.
+        try:
+            await commands.set_commands(self)
+        except Exception:  # the menu is a convenience: never block the start for it
+            log.warning("could not set the command menu", exc_info=True)
+
     async def update_persistence(self) -> None:
         await super().update_persistence()
         if isinstance(self.persistence, SQLPersistence):
@@ -85,13 +93,6 @@ async def _error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> 
             log.debug("could not tell the user about the error", exc_info=True)
 
 
-async def _post_init(application: Application) -> None:
-    try:
-        await commands.set_commands(application)
-    except Exception:  # the menu is a convenience: never block the start for it
-        log.warning("could not set the command menu", exc_info=True)
-
-
 def build_application(settings: Settings, engine: Engine | None = None,
                       rate_limit: bool = True, request=None) -> Application:
     engine = engine or engine_for(settings.DATABASE_URL)
@@ -105,7 +106,6 @@ def build_application(settings: Settings, engine: Engine | None = None,
                            link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .persistence(SQLPersistence(engine))
         .concurrent_updates(PerUserProcessor())
-        .post_init(_post_init)
     )
     if request is not None:  # the terminal demo's in-process transport
         builder = builder.request(request).get_updates_request(request)

@@ -7,9 +7,11 @@ call `conversations.driver`, which knows nothing of Telegram.
 from __future__ import annotations
 
 import functools
+import logging
 from datetime import datetime
 
 from telegram import Update
+from telegram.error import BadRequest
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -33,6 +35,7 @@ from handlers import commands, render
 from handlers.common import in_db, lang_of, say, tr
 from store import members
 
+log = logging.getLogger(__name__)
 DELETE = "DELETE"
 END = ConversationHandler.END
 
@@ -77,21 +80,31 @@ async def _send(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply
             await query.edit_message_text(text, reply_markup=markup)
         else:
             if query is not None:
-                await query.edit_message_reply_markup(None)
+                await _close_keyboard(query)
             await update.effective_chat.send_message(text, reply_markup=markup)
     elif reply.summary is not None:
         if query is not None:
-            await query.edit_message_reply_markup(None)
+            await _close_keyboard(query)
         await update.effective_chat.send_message(
             render.summary_html(reply.summary, lang),
             reply_markup=render.summary_keyboard(reply.summary, lang))
     elif query is not None:
-        await query.edit_message_reply_markup(None)
+        await _close_keyboard(query)
     if reply.finish is not None:
         await update.effective_chat.send_message(render.finish_html(reply.finish, lang))
     if reply.saved_key is not None:
         await show_profile(update, context)
     return _next(context, reply.state)
+
+
+async def _close_keyboard(query) -> None:
+    """Remove the buttons of the message tapped, so that an answered question stays answered."""
+    if query.message is None or not getattr(query.message, "reply_markup", None):
+        return
+    try:
+        await query.edit_message_reply_markup(None)
+    except BadRequest as exc:  # already closed by an earlier tap ("message is not modified")
+        log.debug("keyboard already closed: %s", exc)
 
 
 def _next(context, state: str | None) -> object:
@@ -272,7 +285,7 @@ async def ask_delete(update: Update, context: ContextTypes.DEFAULT_TYPE) -> obje
 async def confirm_delete(update: Update, context: ContextTypes.DEFAULT_TYPE) -> object:
     query = update.callback_query
     await query.answer()
-    await query.edit_message_reply_markup(None)
+    await _close_keyboard(query)
     _ = tr(update, context)
     if query.data != "del|yes":
         previous = context.user_data.pop("before_delete", None)

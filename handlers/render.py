@@ -92,8 +92,14 @@ def summary_html(summary: list[tuple[str, str, str]], lang: str) -> str:
     _ = gettext_for(lang)
     title = _("Here is your profile. Check it, then confirm.")
     lines = [f"<b>{escape(title)}</b>", ""]
-    lines += [f"• <b>{escape(label)}</b>: {escape(value)}" for _k, label, value in summary]
+    lines += [_summary_line(label, value, lang) for _k, label, value in summary]
     return fit("\n".join(lines))
+
+
+def _summary_line(label: str, value: str, lang: str) -> str:
+    _ = gettext_for(lang)
+    return "• " + _("{label}: {value}").format(label=f"<b>{escape(label)}</b>",
+                                              value=escape(value))
 
 
 def summary_keyboard(summary: list[tuple[str, str, str]], lang: str,
@@ -112,7 +118,7 @@ def profile_html(summary: list[tuple[str, str, str]], score: int | None, lang: s
     _ = gettext_for(lang)
     title = _("Your profile")
     lines = [f"<b>{escape(title)}</b>", ""]
-    lines += [f"• <b>{escape(label)}</b>: {escape(value)}" for _k, label, value in summary]
+    lines += [_summary_line(label, value, lang) for _k, label, value in summary]
     if score is not None:
         lines += ["", escape(_("Readiness score: {score}/100").format(score=score))]
     lines += ["", escape(_("Tap an answer to change it."))]

@@ -73,6 +73,8 @@ def answers_from_profile(structure: Structure, member: Member,
         "capacity": structure.capacity_band, "experience": structure.experience,
         "readiness": list(structure.readiness), "consortium": list(structure.consortium_roles),
         "company_status": "none",
+        # Given when the profile was made; the profile cannot exist without them.
+        "consent": "yes", "ess_principles": "yes",
     }
     if prefs:
         answers.update(rhythm=prefs.rhythm, channel=prefs.channel)

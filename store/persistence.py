@@ -62,7 +62,8 @@ class SQLPersistence(BasePersistence):
             _DELETE if new_state is None else new_state)
 
     async def update_user_data(self, user_id: int, data: dict) -> None:
-        self._pending[("user_data", str(user_id))] = deepcopy(data)
+        # No row for a user with nothing to keep: declining consent must leave no trace.
+        self._pending[("user_data", str(user_id))] = deepcopy(data) if data else _DELETE
 
     async def drop_user_data(self, user_id: int) -> None:
         self._pending[("user_data", str(user_id))] = _DELETE

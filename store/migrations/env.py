@@ -6,6 +6,10 @@ from store.db import all_metadata
 
 config = context.config
 target_metadata = all_metadata()
+if not config.get_main_option("sqlalchemy.url"):
+    from bot.settings import get_settings
+
+    config.set_main_option("sqlalchemy.url", get_settings().DATABASE_URL.replace("%", "%%"))
 
 
 def run_migrations_offline() -> None:
