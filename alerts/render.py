@@ -203,7 +203,7 @@ def _is_close(tender: TenderRow, now: datetime, tz: ZoneInfo) -> bool:
 def _fact(label: str, value_html: str, lang: str) -> str:
     # "Buyer:" / "Acheteur :" — French puts a space before the colon.
     _ = gettext_for(lang)
-    return f"<b>{escape(_('{label}:').format(label=label))}</b> {value_html}"
+    return _("{label}: {value}").format(label=f"<b>{escape(label)}</b>", value=value_html)
 
 
 def _facts(tender: TenderRow, lang: str, now: datetime, tz: ZoneInfo) -> list[str]:
