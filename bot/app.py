@@ -25,6 +25,7 @@ from telegram.warnings import PTBUserWarning
 from bot.settings import Settings
 from conversations.company_lookup import CompanyLookup
 from conversations.questions import Services
+from handlers import alerts as alert_handlers
 from handlers import commands, diagnostic
 from locales import gettext_for
 from store.db import engine_for
@@ -117,6 +118,7 @@ def build_application(settings: Settings, engine: Engine | None = None,
     application.bot_data["services"] = Services(
         company_lookup=CompanyLookup(settings.COMPANY_API_URL))
     commands.register(application)
+    alert_handlers.register(application)
     application.add_handler(diagnostic.build_conversation())
     application.add_error_handler(_error_handler)
     return application

@@ -22,6 +22,9 @@ from store import members
 COMMANDS = (
     ("start", N_("Start the diagnostic")),
     ("profil", N_("See and change your profile")),
+    ("alertes", N_("Alert rhythm, hours and quiet hours")),
+    ("pause", N_("Pause the alerts (7 days, or /pause 14)")),
+    ("reprendre", N_("Resume the alerts")),
     ("aide", N_("Help and commands")),
     ("langue", N_("Français / English")),
     ("mesdonnees", N_("All the data stored about you")),
