@@ -18,11 +18,20 @@ TELEGRAM_LIMIT = 4096
 BUTTON_LABEL = 40
 
 
+def _utf16_units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
 def fit(html_text: str, limit: int = TELEGRAM_LIMIT) -> str:
-    """Cut an HTML message so that Telegram accepts it (never inside a tag or an entity)."""
-    if len(html_text) <= limit:
+    """Cut an HTML message so that Telegram accepts it (never inside a tag or an entity).
+
+    Telegram counts UTF-16 code units; counting them on the HTML source is an upper bound of the
+    visible length, so the result always fits."""
+    if _utf16_units(html_text) <= limit:
         return html_text
     cut = html_text[: limit - 1]
+    while _utf16_units(cut) > limit - 1 - 40:  # room for the closing tags and the ellipsis
+        cut = cut[: -max(1, (_utf16_units(cut) - (limit - 41)) // 2)]
     # Back off to before any tag or entity that the cut left open.
     for opener, closer in (("<", ">"), ("&", ";")):
         start = cut.rfind(opener)
