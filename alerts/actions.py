@@ -191,14 +191,6 @@ def alert_for(session: Session, telegram_user_id: int, tender_id: int, now: date
                         tz, choice_of(session, member.id, tender_id))
 
 
-def interested_members(session: Session, tender_id: int) -> list[int]:
-    """Members who marked a tender interesting (or asked for partners or help on it)."""
-    rows = session.execute(select(Interest.member_id).where(
-        Interest.tender_id == tender_id,
-        Interest.signal.in_((INTERESTED, PARTNERS, HELP))).distinct())
-    return sorted(row[0] for row in rows)
-
-
 # --- preferences ---------------------------------------------------------------------------------
 
 
@@ -462,6 +454,7 @@ def menu_action(session: Session, telegram_user_id: int, parts: list[str], now: 
         return MenuResult(lang, Rendered(done_text(prefs, lang, now, tz), None), closed=True)
     if changed:
         session.add(prefs)
+        _reschedule(session, member, now, tz)
         note = _("Saved.")
     return MenuResult(lang, preferences_screen(prefs, lang, now, tz, screen), changed, note)
 
@@ -480,10 +473,11 @@ def pause_command(session: Session, telegram_user_id: int, args: list[str], now:
     prefs = preferences(session, member)
     until = pause(prefs, days, now)
     session.add(prefs)
+    _reschedule(session, member, now, tz)
     return pause_text(until, lang, tz)
 
 
-def resume_command(session: Session, telegram_user_id: int, now: datetime,
+def resume_command(session: Session, telegram_user_id: int, now: datetime, tz: ZoneInfo,
                    fallback_lang: str = "fr") -> str:
     """/reprendre: the answer to show."""
     member = member_by_telegram(session, telegram_user_id)
@@ -494,4 +488,14 @@ def resume_command(session: Session, telegram_user_id: int, now: datetime,
     was_paused = paused_until(prefs, now) is not None
     prefs.paused_until = None
     session.add(prefs)
+    _reschedule(session, member, now, tz)
     return resume_text(was_paused, lang)
+
+
+def _reschedule(session: Session, member: Member, now: datetime, tz: ZoneInfo) -> None:
+    """Waiting deliveries follow the new preferences at once (a resumed member does not wait
+    for the end of the old pause; a new digest hour applies to what is already queued)."""
+    from alerts.outbox import reschedule_member
+
+    session.flush()
+    reschedule_member(session, member.id, now, tz)

@@ -1,9 +1,13 @@
 """Reminders J-7 and J-2 before the deadline of the tenders a member marked interesting.
 
-`enqueue_reminders` runs once a day (bot/jobs.py) and writes `reminder` deliveries to the outbox;
-the delivery worker sends them (alerts.render.render_reminder), quiet hours applying as for any
-message that is not a digest. Its idempotency key
-`reminder:<member>:<tender>:<days>` makes running it twice, or on several processes, harmless.
+`enqueue_reminders` runs once a day (bot/jobs.py) and writes `reminder` deliveries to the outbox
+(on the member's channels, alerts.outbox.member_channels); the delivery worker sends them
+(alerts.render.render_reminder), quiet hours and pause applying as for any message that is not a
+digest. Their idempotency key `reminder:<member>:<tender>:<days>:<channel>` makes running it
+twice, or on several processes, harmless.
+
+"Marked interesting": the signals `interested` or `partners` (alerts.outbox.INTEREST_SIGNALS,
+the same that get a cancellation notice), the earliest of the two counting.
 
 Which reminder is due, in the configured time zone, with d = calendar days left:
 - J-7 when 4 <= d <= 7 and J-2 when 0 <= d <= 2 — a range, not a single day, so that a bot that
@@ -19,10 +23,11 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from store.alert_models import Delivery, DeliveryKind, DeliveryStatus, Interest
+from alerts.outbox import INTEREST_SIGNALS, delivery_key, insert_deliveries, member_channels
+from alerts.policy import Schedule, delivery_time
+from store.alert_models import Delivery, DeliveryKind, Interest
 from store.models import AlertPreference, Member
 from store.tender_models import TenderRow, TenderStatus
 
@@ -45,20 +50,9 @@ def due_reminder(deadline: datetime, marked_at: datetime, now: datetime,
     return None
 
 
-def reminder_key(member_id: int, tender_id: int, days: int) -> str:
-    return f"reminder:{member_id}:{tender_id}:{days}"
-
-
-def _channel(member: Member, preference: str | None) -> str | None:
-    """Where a reminder goes: the member's channel, Telegram when it is both."""
-    wants_email = preference == "email" or (preference == "both" and not member.telegram_active)
-    if wants_email and member.email and member.email_active:
-        return "email"
-    if member.telegram_chat_id is not None and member.telegram_active:
-        return "telegram"
-    if member.email and member.email_active:
-        return "email"
-    return None
+def reminder_key(member_id: int, tender_id: int, days: int, channel: str) -> str:
+    """"reminder:<member>:<tender>:<days>:<channel>" (the outbox's key convention)."""
+    return delivery_key(DeliveryKind.REMINDER, member_id, tender_id, channel, str(days))
 
 
 def enqueue_reminders(session: Session, now: datetime | None = None,
@@ -70,37 +64,41 @@ def enqueue_reminders(session: Session, now: datetime | None = None,
     horizon = now + timedelta(days=8)  # J-7 of the latest deadline, with a day of margin
     rows = session.execute(
         select(Interest.member_id, Interest.tender_id, Interest.created_at, TenderRow.deadline,
-               Member, AlertPreference.channel)
+               Member, AlertPreference)
         .join(TenderRow, TenderRow.id == Interest.tender_id)
         .join(Member, Member.id == Interest.member_id)
         .outerjoin(AlertPreference, AlertPreference.member_id == Member.id)
-        .where(Interest.signal == "interested",
+        .where(Interest.signal.in_(INTEREST_SIGNALS),
                TenderRow.status.not_in(tuple(TenderStatus.FINAL)),
                TenderRow.deadline.is_not(None), TenderRow.deadline > now,
                TenderRow.deadline <= horizon)
+        .order_by(Interest.member_id, Interest.tender_id, Interest.created_at)
     ).all()
     values = []
+    seen: set[tuple[int, int]] = set()
     for member_id, tender_id, marked_at, deadline, member, preference in rows:
-        days = due_reminder(deadline, marked_at, now, tz)
-        channel = _channel(member, preference) if days else None
-        if days is None or channel is None:
+        if (member_id, tender_id) in seen:  # interested *and* looking for partners: once
             continue
-        delivery = Delivery(
-            member_id=member_id, channel=channel, kind=DeliveryKind.REMINDER,
-            tender_id=tender_id, payload={"days": days},
-            idempotency_key=reminder_key(member_id, tender_id, days),
-            status=DeliveryStatus.PENDING, next_attempt_at=now, created_at=now)
-        # Every column with the model's defaults (columns added later included).
-        values.append({column.name: getattr(delivery, column.name)
-                       for column in Delivery.__table__.columns if column.name != "id"})
+        seen.add((member_id, tender_id))
+        days = due_reminder(deadline, marked_at, now, tz)
+        if days is None:
+            continue
+        # Quiet hours and pause apply as to any message that is not a digest.
+        due = delivery_time(Schedule.of(preference), now, tz, digest=False)
+        for channel in member_channels(member, preference):
+            values.append({
+                "member_id": member_id, "channel": channel, "kind": DeliveryKind.REMINDER,
+                "tender_id": tender_id, "payload": {"days": days},
+                "idempotency_key": reminder_key(member_id, tender_id, days, channel),
+                "next_attempt_at": due, "created_at": now,
+            })
     if not values:
         return 0
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" \
-        else sqlite.insert
-    # Another run (or process) may have written some already: the key decides, silently.
-    statement = insert(Delivery.__table__).on_conflict_do_nothing(
-        index_elements=["idempotency_key"]).returning(Delivery.__table__.c.id)
-    inserted = 0
-    for row in values:
-        inserted += len(session.execute(statement.values(**row)).all())
-    return inserted
+    # Another run (or process) may have written some already: the key decides, silently. The
+    # count is of keys absent just before (a driver's rowcount for INSERT … ON CONFLICT is not
+    # reliable everywhere; it is only reported).
+    keys = [row["idempotency_key"] for row in values]
+    existing = set(session.execute(select(Delivery.idempotency_key).where(
+        Delivery.idempotency_key.in_(keys))).scalars())
+    insert_deliveries(session, values)
+    return len(set(keys) - existing)

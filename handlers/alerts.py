@@ -165,7 +165,8 @@ async def pause_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 async def resume_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user_id = update.effective_user.id
     fallback = lang_of(update, context)
-    text = await in_db(context, lambda s: actions.resume_command(s, user_id, _now(), fallback))
+    text = await in_db(context, lambda s: actions.resume_command(
+        s, user_id, _now(), _tz(context), fallback))
     await update.effective_chat.send_message(escape(text))
 
 

@@ -100,8 +100,6 @@ def test_partners_and_help_are_recorded_once_and_say_what_happens(engine):
     assert act(engine, 502, tender_id, "help").follow_up is None  # already asked
     assert signals(engine, member_id) == {("interested", None), ("partners", None),
                                           ("help", None)}
-    with Session(engine) as session:
-        assert actions.interested_members(session, tender_id) == [member_id]
 
 
 def test_unknown_member_or_tender(engine):
@@ -204,16 +202,36 @@ def test_pause_and_resume(engine):
     assert Schedule.of(prefs).paused_until == NOW + timedelta(days=10)
     assert "Paused until January 14, 2027" in menu(engine, 507, "m").rendered.html
     with session_scope(engine) as session:
-        assert "resumed" in actions.resume_command(session, 507, NOW)
+        assert "resumed" in actions.resume_command(session, 507, NOW, TZ)
     assert prefs_of(engine, member_id).paused_until is None
     with session_scope(engine) as session:
-        assert "not paused" in actions.resume_command(session, 507, NOW)
+        assert "not paused" in actions.resume_command(session, 507, NOW, TZ)
+
+
+def test_pause_and_resume_move_what_is_waiting(engine):
+    member_id = make_member(engine, 510)
+    tender_id = make_tender(engine)
+    with session_scope(engine) as session:
+        session.add(Delivery(member_id=member_id, kind=DeliveryKind.ALERT, tender_id=tender_id,
+                             idempotency_key="alert:test", next_attempt_at=NOW))
+
+    def due() -> datetime:
+        with Session(engine) as session:
+            return session.execute(select(Delivery.next_attempt_at)).scalar_one()
+
+    with session_scope(engine) as session:
+        actions.pause_command(session, 510, ["3"], NOW, TZ)
+    # Thursday 10:00 in Paris: the end of the pause, not a quiet moment.
+    assert due() == NOW + timedelta(days=3)
+    with session_scope(engine) as session:
+        actions.resume_command(session, 510, NOW + timedelta(hours=1), TZ)
+    assert due() == NOW + timedelta(hours=1)
 
 
 def test_commands_without_a_profile(engine):
     with session_scope(engine) as session:
         assert "/start" in actions.pause_command(session, 4242, [], NOW, TZ, "en")
-        assert "/start" in actions.resume_command(session, 4242, NOW, "en")
+        assert "/start" in actions.resume_command(session, 4242, NOW, TZ, "en")
         assert actions.open_menu(session, 4242, NOW, TZ, "en").rendered is None
 
 
@@ -260,10 +278,18 @@ def test_enqueue_reminders_is_idempotent_and_skips_what_must_not_be_reminded(eng
     with Session(engine) as session:
         rows = session.execute(select(Delivery).order_by(Delivery.tender_id)).scalars().all()
     assert [(r.kind, r.tender_id, r.payload["days"], r.idempotency_key) for r in rows] == [
-        (DeliveryKind.REMINDER, soon, 7, f"reminder:{member_id}:{soon}:7"),
-        (DeliveryKind.REMINDER, later, 2, f"reminder:{member_id}:{later}:2"),
+        (DeliveryKind.REMINDER, soon, 7, f"reminder:{member_id}:{soon}:7:telegram"),
+        (DeliveryKind.REMINDER, later, 2, f"reminder:{member_id}:{later}:2:telegram"),
     ]
     assert all(r.channel == "telegram" and r.status == "pending" for r in rows)
-    # Five days later the first tender is at J-2: its second reminder.
+    # Looking for partners counts as interest, once however many signals.
     with session_scope(engine) as session:
-        assert enqueue_reminders(session, NOW + timedelta(days=5), TZ) == 1
+        session.add(Interest(member_id=other_id, tender_id=soon, signal="partners",
+                             created_at=NOW - timedelta(days=9)))
+        session.add(Interest(member_id=other_id, tender_id=soon, signal="interested",
+                             created_at=NOW - timedelta(days=8)))
+    with session_scope(engine) as session:
+        assert enqueue_reminders(session, NOW, TZ) == 1
+    # Five days later the first tender is at J-2: its second reminder, for both members.
+    with session_scope(engine) as session:
+        assert enqueue_reminders(session, NOW + timedelta(days=5), TZ) == 2
