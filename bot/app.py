@@ -22,6 +22,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot.jobs import schedule_jobs
 from bot.settings import Settings
 from conversations.company_lookup import CompanyLookup
 from conversations.questions import Services
@@ -129,5 +130,6 @@ def run_polling(settings: Settings) -> int:
 
     upgrade(settings.DATABASE_URL)
     application = build_application(settings)
+    schedule_jobs(application)
     application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
     return 0
