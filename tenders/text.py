@@ -34,7 +34,7 @@ def fold(text: str) -> str:
     # NFKD splits "é" into "e" + combining accent; the ligatures œ/æ have no decomposition.
     # Regular expressions rather than a loop over characters: notices run to tens of kilobytes.
     text = text.replace("œ", "oe").replace("Œ", "oe").replace("æ", "ae").replace("Æ", "ae")
-    decomposed = _COMBINING.sub("", unicodedata.normalize("NFKD", text.lower()))
+    decomposed = _COMBINING.sub("", unicodedata.normalize("NFKD", text)).lower()
     return _NON_ALNUM.sub(" ", decomposed).strip()
 
 

@@ -20,6 +20,24 @@ def test_fold_removes_accents_case_and_punctuation():
     ]
 
 
+def _fold_by_characters(text: str) -> str:
+    """The obvious definition of `fold`, one character at a time (fold itself uses regexes):
+    compatibility decomposition, Latin diacritics (U+0300-U+036F) dropped, lower case, anything
+    but a-z and 0-9 as one space."""
+    import re
+    import unicodedata
+
+    text = text.replace("œ", "oe").replace("Œ", "oe").replace("æ", "ae").replace("Æ", "ae")
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(ch for ch in decomposed if not "\u0300" <= ch <= "\u036f")
+    return re.sub(r"[^0-9a-z]+", " ", stripped.lower()).strip()
+
+
+@given(st.text())
+def test_fold_agrees_with_its_definition(text):
+    assert fold(text) == _fold_by_characters(text)
+
+
 # ---------------------------------------------------------------- CPV
 
 
