@@ -566,8 +566,10 @@ def _first_text(node: Any, *paths: tuple[str, ...]) -> str:
     return ""
 
 
-_LOT_CONTAINERS = (("lots", "lot"), ("natureMarche", "lots", "lot"), ("natureMarche", "lotsMarche"),
-                   ("lots",), ("description", "lots", "lot"), ("lot",))
+_LOT_CONTAINERS = (
+    ("lots", "lot"), ("natureMarche", "lots", "lot"), ("natureMarche", "lotsMarche"),
+    ("lots",), ("description", "lots", "lot"), ("lot",),
+)
 
 
 def _national_lots(document: dict) -> list[Lot]:
@@ -835,7 +837,9 @@ _KINDS = {
 }
 
 
-def notice_kind(nature: str | None, etat: str | None = None, statut: str | None = None) -> NoticeKind:
+def notice_kind(
+    nature: str | None, etat: str | None = None, statut: str | None = None
+) -> NoticeKind:
     """BOAMP nature (APPEL_OFFRE, RECTIFICATIF, ATTRIBUTION…) and state -> NoticeKind.
 
     The state wins: a call for tenders whose `etat`/STATUT is a rectificatif or a cancellation
