@@ -61,7 +61,8 @@ def tokens(text: str, lang: str = "fr") -> list[str]:
 # Words of a social clause (clause sociale d'insertion, article L2112-2 conditions of execution).
 # "insertion par l'activité économique" is not one: it names the SIAE of a reserved contract.
 _SOCIAL_CLAUSE = re.compile(
-    r"\bclauses? (sociales?|d insertion)\b|\binsertion (professionnelle|sociale et professionnelle)\b"
+    r"\bclauses? (sociales?|d insertion)\b"
+    r"|\binsertion (professionnelle|sociale et professionnelle)\b"
     r"|\bheures d insertion\b|\bactions? d insertion\b"
     r"|\b(personnes|publics?) eloigne(e)?s? de l emploi\b|\bl ?2112 2\b"
 )

@@ -442,7 +442,9 @@ def test_normalise_ted_ref(raw, expected):
 def test_ted_reference_in_v230_text():
     record = fixture("page_1.json")["results"][0]
     donnees = json.loads(record["donnees"])
-    donnees["PUBLICATION_ANTERIEURE"] = {"REF_PUBLICATION": "Avis de préinformation 2014/S 210-371234"}
+    donnees["PUBLICATION_ANTERIEURE"] = {
+        "REF_PUBLICATION": "Avis de préinformation 2014/S 210-371234"
+    }
     t = boamp.parse_record(dict(record, donnees=json.dumps(donnees)))
     assert t.ted_ref == "371234-2014"
 
@@ -545,7 +547,8 @@ async def test_fetch_paginates_in_date_order():
 @respx.mock
 async def test_fetch_stops_on_an_empty_page():
     answers = iter([
-        httpx.Response(200, json={"total_count": 500, "results": fixture("page_1.json")["results"]}),
+        httpx.Response(200, json={"total_count": 500,
+                                  "results": fixture("page_1.json")["results"]}),
         httpx.Response(200, json={"total_count": 500, "results": []}),
     ])
     respx.get(URL).mock(side_effect=lambda request: next(answers))
