@@ -312,16 +312,17 @@ def _rhythm_text(prefs: AlertPreference, lang: str) -> str:
     return _("each tender as soon as it is found")
 
 
-def _quiet_text(prefs: AlertPreference, lang: str) -> str:
+def _quiet_line(prefs: AlertPreference, lang: str) -> str:
     _ = gettext_for(lang)
     if prefs.quiet_start == prefs.quiet_end:
-        hours = _("none")
-    else:
-        hours = _("{start} to {end}").format(start=_hour_text(prefs.quiet_start),
-                                             end=_hour_text(prefs.quiet_end))
+        if prefs.quiet_weekends:
+            return _("Quiet time (instant alerts wait): weekends only.")
+        return _("No quiet hours: instant alerts arrive at any time.")
+    hours = _("{start} to {end}").format(start=_hour_text(prefs.quiet_start),
+                                         end=_hour_text(prefs.quiet_end))
     if prefs.quiet_weekends:
-        return _("{hours}, and weekends").format(hours=hours)
-    return hours
+        return _("Quiet hours (instant alerts wait): {hours}, and weekends.").format(hours=hours)
+    return _("Quiet hours (instant alerts wait): {hours}.").format(hours=hours)
 
 
 def preferences_screen(prefs: AlertPreference, lang: str, now: datetime, tz: ZoneInfo,
@@ -331,8 +332,7 @@ def preferences_screen(prefs: AlertPreference, lang: str, now: datetime, tz: Zon
     _ = gettext_for(lang)
     lines = [f"<b>{escape(_('Your alerts'))}</b>", ""]
     lines.append(escape(_("You receive: {rhythm}.").format(rhythm=_rhythm_text(prefs, lang))))
-    lines.append(escape(_("Quiet hours (instant alerts wait): {quiet}.").format(
-        quiet=_quiet_text(prefs, lang))))
+    lines.append(escape(_quiet_line(prefs, lang)))
     until = paused_until(prefs, now)
     if until:
         lines.append("⏸ " + escape(_("Paused until {date}.").format(

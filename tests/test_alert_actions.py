@@ -159,7 +159,8 @@ def test_menu_changes_rhythm_hour_day_quiet_hours_and_weekends(engine):
     assert (prefs.quiet_start, prefs.quiet_end, prefs.quiet_weekends) == (22, 7, False)
     assert "22:00 to 07:00." in menu(engine, 505, "m").rendered.html
     assert menu(engine, 505, "q", "0", "0").changed
-    assert "Quiet hours (instant alerts wait): none." in menu(engine, 505, "m").rendered.html
+    assert "No quiet hours: instant alerts arrive at any time." in \
+        menu(engine, 505, "m").rendered.html
     closed = menu(engine, 505, "x")
     assert closed.closed and closed.rendered.keyboard is None
 
