@@ -154,9 +154,7 @@ def apply_signal(session: Session, telegram_user_id: int, tender_id: int, action
         follow_up = _("Noted: an advisor will contact you about “{title}” to help you answer "
                       "it.").format(title=_short_title(tender))
         if changed:
-            advisor_note = gettext_for("fr")(
-                "Help requested by member {member} for the tender “{title}” (id {tender})."
-            ).format(member=mid, title=_short_title(tender), tender=tender_id)
+            advisor_note = _advisor_note(member, tender)
     else:
         return SignalResult(choice_of(session, mid, tender_id), False, found=False, lang=lang,
                             note=_("This button is no longer valid."))
@@ -164,6 +162,13 @@ def apply_signal(session: Session, telegram_user_id: int, tender_id: int, action
     return SignalResult(choice_of(session, mid, tender_id, picking), changed, note=note,
                         follow_up=follow_up if changed else None, advisor_note=advisor_note,
                         lang=lang)
+
+
+def _advisor_note(member: Member, tender: TenderRow) -> str:
+    # Advisors work in French.
+    _ = gettext_for("fr")
+    return _("Help requested by member {member} for the tender “{title}” (id {tender}).").format(
+        member=member.id, title=_short_title(tender), tender=tender.id)
 
 
 def _short_title(tender: TenderRow) -> str:

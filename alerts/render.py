@@ -28,7 +28,15 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_time
 
-from locales import N_, format_amount, format_date, format_relative, gettext_for, normalise_language
+from locales import (
+    N_,
+    format_amount,
+    format_date,
+    format_relative,
+    gettext_for,
+    ngettext_for,
+    normalise_language,
+)
 from matching.reasons import Reason, render_reason
 from store.tender_models import LotRow, TenderRow
 from tenders.reference import departement
@@ -179,7 +187,9 @@ def _place(departements: Sequence[str], lang: str) -> str:
     text = ", ".join(names)
     extra = len(departements) - PLACES_SHOWN
     if extra > 0:
-        text = _("{places} and {count} more départements").format(places=text, count=extra)
+        ngettext = ngettext_for(lang)
+        text = ngettext("{places} and {count} more département", "{places} and {count} more "
+                        "départements", extra).format(places=text, count=extra)
     return text
 
 
@@ -252,8 +262,10 @@ def _lots(lots: Sequence[LotRow], lang: str, shown: int, title_cap: int) -> list
     lines = [f"<b>{escape(_('Lots ({count}):').format(count=len(lots)))}</b>"]
     lines += [_lot_line(lot, lang, title_cap) for lot in lots[:shown]]
     if len(lots) > shown:
-        lines.append(escape(_("… and {count} more lots (see the notice)").format(
-            count=len(lots) - shown)))
+        more = len(lots) - shown
+        lines.append(escape(ngettext_for(lang)(
+            "… and {count} more lot (see the notice)", "… and {count} more lots (see the notice)",
+            more).format(count=more)))
     return lines
 
 
@@ -373,8 +385,14 @@ def render_digest(items: list[tuple[TenderRow, list[LotRow], list[dict], int]], 
     ordered = sorted(items, key=lambda item: (-item[3], _deadline_key(item[0]),
                                               item[0].id or 0))
     count = len(ordered)
-    heading = (_("Your weekly digest: {count} tenders") if rhythm == "weekly"
-               else _("Your daily digest: {count} tenders")).format(count=count)
+    ngettext = ngettext_for(lang)
+    if rhythm == "weekly":
+        heading = ngettext("Your weekly digest: {count} tender",
+                           "Your weekly digest: {count} tenders", count)
+    else:
+        heading = ngettext("Your daily digest: {count} tender",
+                           "Your daily digest: {count} tenders", count)
+    heading = heading.format(count=count)
     head = f"📬 <b>{escape(heading)}</b>"
     detailed = ordered[:DIGEST_DETAILED]
     rest = ordered[DIGEST_DETAILED:]
@@ -398,8 +416,11 @@ def render_digest(items: list[tuple[TenderRow, list[LotRow], list[dict], int]], 
             lines.append(line)
             shown += 1
         if shown < len(rest):
-            lines.append(escape(_("… and {count} others: /alertes to receive fewer, better "
-                                  "targeted tenders.").format(count=len(rest) - shown)))
+            hidden = len(rest) - shown
+            lines.append(escape(ngettext(
+                "… and {count} other: /alertes to receive fewer, better targeted tenders.",
+                "… and {count} others: /alertes to receive fewer, better targeted tenders.",
+                hidden).format(count=hidden)))
         html_text += "\n\n" + "\n".join(lines)
     html_text = _safe_cut(html_text + "\n\n" + f"<i>{hint}</i>")
     buttons = [(str(i), f"a|o|{int(t.id or 0)}") for i, (t, *_rest) in enumerate(detailed, 1)]
@@ -493,9 +514,9 @@ def render_update(tender: TenderRow, changes: list[dict], lang: str, now: dateti
         old = _change_value(field, change.get("old"), lang, now, tz)
         new = _change_value(field, change.get("new"), lang, now, tz)
         if field == "description":  # long texts: only say it changed
-            change_lines.append(f"• <b>{escape(label)}</b>: " + escape(_("updated")))
+            change_lines.append("• " + _fact(label, escape(_("updated")), lang))
         else:
-            change_lines.append(f"• <b>{escape(label)}</b>: <s>{old}</s> → <b>{new}</b>")
+            change_lines.append("• " + _fact(label, f"<s>{old}</s> → <b>{new}</b>", lang))
     if not change_lines:
         change_lines.append(escape(_("The buyer published a correction (rectificatif). Check the "
                                      "notice for the details.")))

@@ -370,11 +370,15 @@ async def test_pause_and_resume_commands(centrale, engine):
     assert format_date(until, "en") in replies.text
 
 
-async def test_commands_without_a_profile(centrale):
+async def test_commands_without_a_profile_and_in_the_menu(centrale):
     user = centrale.user(language_code="en")
     for command in ("/alertes", "/pause", "/reprendre"):
         replies = await user.send(command)
         assert "/start" in replies.text
+    menu = {name for name, _description in centrale.state.commands_for("default", "en")}
+    assert {"alertes", "pause", "reprendre"} <= menu
+    replies = await user.send("/aide")
+    assert "/alertes" in replies.text and "/pause" in replies.text
 
 
 async def test_pause_holds_alerts_and_resume_releases_them(centrale, fake_server, engine,
