@@ -24,7 +24,6 @@ one per notice), and written with executemany statements.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import re
 import unicodedata
@@ -243,6 +242,7 @@ class _Work:
     new: bool = False
     dirty: bool = False
     lots_dirty: bool = False
+    owned: bool = True  # False while `tender` is the caller's object
 
 
 @dataclass(eq=False)
@@ -457,8 +457,6 @@ class _Upsert:
         status = _ENDING.get(tender.kind, TenderStatus.OPEN)
         if tender.kind == NoticeKind.RECTIFICATION:
             status = TenderStatus.CHANGED
-        # A shallow copy is enough: merges replace attributes and lists, never mutate them.
-        stored = _shallow_copy(tender)
         row = {
             "id": None,
             "source": tender.source,
@@ -469,7 +467,9 @@ class _Upsert:
             "needs_matching": status not in TenderStatus.FINAL,
             "first_seen": self.now,
         }
-        work = _Work(id=None, row=row, tender=stored, new=True, dirty=True, lots_dirty=True)
+        # The caller's tender is shared until a later notice changes it (see `_own`).
+        work = _Work(id=None, row=row, tender=tender, new=True, dirty=True, lots_dirty=True,
+                     owned=False)
         self._sync_row(work, item.content, item.dedupe)
         self.pending.append(work)
         self._index(work)
@@ -486,7 +486,7 @@ class _Upsert:
             if work.row["status"] not in TenderStatus.FINAL:
                 work.row["status"] = TenderStatus.CHANGED
                 work.row["needs_matching"] = True
-        work.tender.kind = tender.kind
+        self._own(work).kind = tender.kind
         self._set_refs(work, tender)
         self._sync_row(work)
         work.dirty = True
@@ -509,8 +509,16 @@ class _Upsert:
         if boamp_ref and not work.row["boamp_ref"]:
             work.row["boamp_ref"] = boamp_ref
 
+    @staticmethod
+    def _own(work: _Work) -> Tender:
+        """The work's tender, copied first if it is still the caller's object. A shallow copy is
+        enough: merges replace attributes and lists, they never mutate them in place."""
+        if not work.owned:
+            work.tender, work.owned = _shallow_copy(work.tender), True
+        return work.tender
+
     def _merge(self, work: _Work, incoming: Tender, *, override: bool) -> None:
-        current = work.tender
+        current = self._own(work)
         for name in ("title", "buyer", "description", "published", "deadline",
                      "estimated_value", "procedure", "url"):
             new_value = getattr(incoming, name)
@@ -564,7 +572,7 @@ class _Upsert:
             # Plain executemany, then one select for the ids: RETURNING with a guaranteed order
             # makes SQLite insert row by row.
             rows = [{k: v for k, v in w.row.items() if k != "id"} for w in self.pending]
-            session.execute(insert(TENDERS), rows)
+            _bulk_insert(session, TENDERS, rows)
             by_key = {(w.row["source"], w.row["source_id"]): w for w in self.pending}
             for source, ids in _group(by_key).items():
                 query = select(TENDERS.c.id, TENDERS.c.source_id).where(
@@ -593,7 +601,7 @@ class _Upsert:
         if replaced := [w.id for w in relot if w.id not in inserted]:
             session.execute(delete(LOTS).where(LOTS.c.tender_id.in_(replaced)))
         if lot_rows := [row for w in relot for row in _lot_rows(w.id, w.tender.lots)]:
-            _insert_lots(session, lot_rows)
+            _bulk_insert(session, LOTS, lot_rows, _LOT_COLUMNS)
         for work in dirty:
             work.dirty = work.lots_dirty = False
 
@@ -615,7 +623,7 @@ class _Upsert:
             state.new = state.dirty = False
         self.touched = []
         if new_notices:
-            session.execute(insert(NOTICES), new_notices)
+            _bulk_insert(session, NOTICES, new_notices)
         if changed_notices:
             session.execute(
                 update(NOTICES)
@@ -630,18 +638,34 @@ class _Upsert:
 _LOT_COLUMNS = ("tender_id", "number", "title", "description", "cpv_codes", "estimated_value")
 
 
-def _insert_lots(session: Session, rows: list[tuple]) -> None:
-    """Lots are the bulk of an ingest (a notice may have dozens). On SQLite they go straight to
-    the driver's executemany: SQLAlchemy's per-row parameter processing costs three times the
-    insert itself. The JSON column is serialised as SQLAlchemy would (json.dumps)."""
-    connection = session.connection()
-    if connection.dialect.name != "sqlite":
-        session.execute(insert(LOTS), [dict(zip(_LOT_COLUMNS, row, strict=True)) for row in rows])
+def _bulk_insert(session: Session, table, rows: list, columns: Sequence[str] | None = None) -> None:
+    """executemany of `rows` (dicts, or tuples in the order of `columns`).
+
+    On SQLite the rows go straight to the driver, each value converted by its column type's own
+    bind processor (JSON, UTC datetimes, dates: stored exactly as SQLAlchemy would store them).
+    SQLAlchemy's per-row parameter handling otherwise costs more than SQLite's insert itself, and
+    an ingest inserts tens of thousands of rows (tenders, notices and their lots)."""
+    if not rows:
         return
-    placeholders = ", ".join("?" for _ in _LOT_COLUMNS)
+    connection = session.connection()
+    columns = list(columns or rows[0])
+    if connection.dialect.name != "sqlite":
+        data = rows if isinstance(rows[0], dict) else [dict(zip(columns, row, strict=True))
+                                                       for row in rows]
+        session.execute(insert(table), data)
+        return
+    processors = [table.c[name].type.bind_processor(connection.dialect) for name in columns]
+    converting = [(i, p) for i, p in enumerate(processors) if p is not None]
+    values = []
+    for row in rows:
+        value = [row[name] for name in columns] if isinstance(row, dict) else list(row)
+        for i, process in converting:
+            value[i] = process(value[i])
+        values.append(tuple(value))
     connection.exec_driver_sql(
-        f"INSERT INTO lots ({', '.join(_LOT_COLUMNS)}) VALUES ({placeholders})",
-        [(*row[:4], json.dumps(row[4]), row[5]) for row in rows],
+        f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
+        f"({', '.join('?' for _ in columns)})",
+        values,
     )
 
 

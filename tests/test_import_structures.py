@@ -6,6 +6,7 @@ import json
 
 import pytest
 from sqlalchemy import select
+from stdnum import luhn
 
 from bot.cli import main
 from bot.settings import get_settings
@@ -13,11 +14,10 @@ from store.db import session_scope
 from store.models import Member, Structure
 from store.structures_import import ImportFileError, import_structures
 
-# Real SIRETs: Jardins de Cocagne-like sample values are not needed, the check digit is what
-# matters. 73282932000074 (a valid Luhn key), 35600000000048 (La Poste: SIREN 356000000 has its
-# own rule).
+# What matters is the check: 73282932000074 has a valid Luhn key; 35600000000001 is La Poste,
+# whose SIREN 356000000 follows its own rule (the digit sum is a multiple of 5): not Luhn-valid.
 GOOD = "73282932000074"
-LA_POSTE = "35600000000048"
+LA_POSTE = "35600000000001"
 
 CSV = f"""siret,name,family,departements,cpv_codes,keywords,excluded_keywords,max_contract_value,email,language,colour
 {GOOD},Jardins solidaires,ACI,42;43,77310000;90910000-9,espaces verts;élagage,amiante,150 000 €,Contact@Jardins.example,fr,green
@@ -78,6 +78,7 @@ def test_import_creates_valid_rows_and_reports_the_others(cli, capsys, engine, t
     assert garden.keywords == ["espaces verts", "élagage"]
     assert garden.excluded_keywords == ["amiante"]
     assert garden.max_contract_value == 150_000
+    assert not luhn.is_valid(LA_POSTE)  # accepted all the same: the La Poste exception
     poste = stored[LA_POSTE]
     assert poste.all_france and poste.departements == [] and poste.family == "independent"
     (member,) = members(engine)
