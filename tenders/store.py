@@ -739,7 +739,9 @@ def upsert_tenders(
 
 def list_tenders(session: Session, *, status: str | None = None,
                  limit: int | None = None) -> list[TenderRow]:
-    query = select(TenderRow).order_by(TenderRow.published.desc(), TenderRow.id.desc())
+    # NULLS LAST on both databases (PostgreSQL puts NULLs first in a descending order).
+    query = select(TenderRow).order_by(TenderRow.published.desc().nulls_last(),
+                                       TenderRow.id.desc())
     if status:
         query = query.where(TenderRow.status == status)
     if limit:

@@ -285,6 +285,13 @@ def test_ted_fetch_and_an_api_failure(cli, capsys, engine):
     assert "Ingestion stopped" in capsys.readouterr().err
 
 
+def test_a_database_without_the_tables_is_reported(cli, capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/empty.db")
+    get_settings.cache_clear()
+    assert cli("tenders", "list") == 2
+    assert "centrale db upgrade" in capsys.readouterr().err
+
+
 def test_since_must_be_a_date(cli, capsys):
     with pytest.raises(SystemExit):
         cli("ingest", "boamp", "--since", "yesterday")

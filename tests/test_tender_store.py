@@ -302,9 +302,11 @@ def test_notices_without_an_id_or_a_title_are_skipped(engine):
 
 def test_list_tenders_and_the_cursor(engine):
     upsert(engine, [call("27-1", published=date(2027, 3, 1)), call("27-2", title="Autre",
-                                                                     published=date(2027, 3, 5))])
+                                                                     published=date(2027, 3, 5)),
+                    call("27-3", title="Sans date", published=None)])
     with session_scope(engine) as session:
-        assert [t.source_id for t in list_tenders(session)] == ["27-2", "27-1"]
+        assert [t.source_id for t in list_tenders(session)] == ["27-2", "27-1", "27-3"]
+        assert [t.source_id for t in list_tenders(session, status="open", limit=1)] == ["27-2"]
         assert [t.source_id for t in list_tenders(session, limit=1)] == ["27-2"]
         assert get_cursor(session, "boamp") is None
         set_cursor(session, "boamp", date(2027, 3, 5))
