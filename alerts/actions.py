@@ -121,7 +121,7 @@ def apply_signal(session: Session, telegram_user_id: int, tender_id: int, action
     tender = session.get(TenderRow, tender_id)
     if member is None or tender is None:
         return SignalResult(AlertChoice(), False, found=False, lang=lang,
-                            note=_("This alert is no longer available."))
+                            note=gone_text(lang))
     mid = member.id
     note = follow_up = advisor_note = None
     picking = False
@@ -162,6 +162,11 @@ def apply_signal(session: Session, telegram_user_id: int, tender_id: int, action
     return SignalResult(choice_of(session, mid, tender_id, picking), changed, note=note,
                         follow_up=follow_up if changed else None, advisor_note=advisor_note,
                         lang=lang)
+
+
+def gone_text(lang: str) -> str:
+    _ = gettext_for(lang)
+    return _("This alert is no longer available.")
 
 
 def _advisor_note(member: Member, tender: TenderRow) -> str:

@@ -73,10 +73,12 @@ async def on_alert_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if code == "o":  # a digest's number: the full alert, as a new message
         rendered = await in_db(context, lambda s: actions.alert_for(
             s, user_id, tender_id, _now(), _tz(context), fallback))
+        if rendered is None:
+            await query.answer(_toast(actions.gone_text(fallback)))
+            return
         await query.answer()
-        if rendered is not None:
-            await update.effective_chat.send_message(rendered.html,
-                                                     reply_markup=markup(rendered.keyboard))
+        await update.effective_chat.send_message(rendered.html,
+                                                 reply_markup=markup(rendered.keyboard))
         return
     action = _SIGNAL_ACTIONS.get(code)
     if action is None:

@@ -121,6 +121,9 @@ def test_alert_for_uses_the_members_match(engine):
         rendered = actions.alert_for(session, 504, tender_id, NOW, TZ)
     assert "Entretien &amp; nettoyage" in rendered.html and "nettoyage”" in rendered.html
     assert rendered.keyboard[0][0] == ("✅ Interested", f"a|i|{tender_id}")
+    with Session(engine) as session:
+        assert actions.alert_for(session, 504, tender_id + 1000, NOW, TZ) is None
+        assert actions.alert_for(session, 123_456, tender_id, NOW, TZ) is None
 
 
 # --- preferences ---------------------------------------------------------------------------------
