@@ -82,7 +82,8 @@ def merge_fragment(path: Path, lang: str = "fr") -> int:
     for message in fragment:
         if message.id and message.string and message.id in catalog:
             target = catalog[message.id]
-            if not target.string:
+            current = target.string if isinstance(target.string, tuple) else (target.string,)
+            if not any(current):  # plural messages hold a tuple of forms
                 target.string = message.string
                 filled += 1
     with po_path(lang).open("wb") as handle:

@@ -37,8 +37,10 @@ async def fake_server() -> FakeBotServer:
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def bot_runner(fake_server) -> BotRunner:
-    """start(build) / shared(key, build) / stop(running): see tests.fakebot.client.BotRunner."""
+async def bot_runner(fake_server, db_url) -> BotRunner:
+    """start(build) / shared(key, build) / stop(running): see tests.fakebot.client.BotRunner.
+    Depends on `db_url` so that bots stop (and write their last state) before the test database
+    is dropped."""
     runner = BotRunner(fake_server)
     yield runner
     await runner.stop_all()
