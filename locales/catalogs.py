@@ -57,12 +57,18 @@ def update() -> None:
         catalog.update(template, no_fuzzy_matching=True)
         if lang == "en":  # message ids are English
             for message in catalog:
-                if message.id and not message.string:
+                if message.id and not _translated(message):
                     message.string = message.id
         catalog.obsolete.clear()
         po_path(lang).parent.mkdir(parents=True, exist_ok=True)
         with po_path(lang).open("wb") as handle:
             write_po(handle, catalog, width=100, no_location=True)
+
+
+def _translated(message) -> bool:
+    # Plural messages hold a tuple of forms, empty strings when untranslated.
+    forms = message.string if isinstance(message.string, tuple) else (message.string,)
+    return any(forms)
 
 
 def compile_all() -> None:
@@ -82,8 +88,7 @@ def merge_fragment(path: Path, lang: str = "fr") -> int:
     for message in fragment:
         if message.id and message.string and message.id in catalog:
             target = catalog[message.id]
-            current = target.string if isinstance(target.string, tuple) else (target.string,)
-            if not any(current):  # plural messages hold a tuple of forms
+            if not _translated(target):
                 target.string = message.string
                 filled += 1
     with po_path(lang).open("wb") as handle:
