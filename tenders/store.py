@@ -24,6 +24,7 @@ one per notice), and written with executemany statements.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 import unicodedata
@@ -31,9 +32,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
+from json.encoder import encode_basestring_ascii
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import JSON, bindparam, delete, insert, select, update
 from sqlmodel import Session
 
 from store.tender_models import IngestCursor, LotRow, TenderNotice, TenderRow, TenderStatus
@@ -219,7 +221,7 @@ def _getter(obj):
 def _lot_rows(tender_id: int, lots: Iterable[Lot]) -> list[tuple]:
     """Rows of the lots table, in the order of `_LOT_COLUMNS`."""
     return [
-        (tender_id, lot.number[:40], lot.title, lot.description, list(lot.cpv_codes),
+        (tender_id, lot.number[:40], lot.title, lot.description, lot.cpv_codes,
          _finite(lot.estimated_value))
         for lot in lots
     ]
@@ -654,7 +656,11 @@ def _bulk_insert(session: Session, table, rows: list, columns: Sequence[str] | N
                                                        for row in rows]
         session.execute(insert(table), data)
         return
-    processors = [table.c[name].type.bind_processor(connection.dialect) for name in columns]
+    processors = [
+        _json_list if isinstance(table.c[name].type, JSON)
+        else table.c[name].type.bind_processor(connection.dialect)
+        for name in columns
+    ]
     converting = [(i, p) for i, p in enumerate(processors) if p is not None]
     values = []
     for row in rows:
@@ -667,6 +673,14 @@ def _bulk_insert(session: Session, table, rows: list, columns: Sequence[str] | N
         f"({', '.join('?' for _ in columns)})",
         values,
     )
+
+
+def _json_list(value) -> str:
+    """json.dumps for the lists of codes of the JSON columns, without its per-call layers (the
+    same text: `["77310000", "77311000"]`); anything else goes through json.dumps."""
+    if isinstance(value, list) and all(type(item) is str for item in value):
+        return "[" + ", ".join(map(encode_basestring_ascii, value)) + "]"
+    return json.dumps(value)  # as SQLAlchemy's JSON type (None is the JSON null)
 
 
 def _group(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
