@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -276,6 +277,22 @@ def test_without_cursor_the_last_two_days_are_fetched(cli, capsys):
     since = date.fromisoformat(report["since"])
     assert (datetime.now(UTC).date() - since).days == 2
     assert report["cursor"] is None and route.called
+
+
+@respx.mock
+def test_ted_fetch_stores_the_search_results_and_moves_the_cursor(cli, capsys, engine):
+    # A search API answer rebuilt from the real French TED notices (tests/fixtures/ted).
+    answer = (Path(__file__).parent / "fixtures" / "ted" / "search_page1.json").read_bytes()
+    route = respx.post(TED_URL).mock(return_value=httpx.Response(200, content=answer))
+    report = run_json(cli, capsys, "ingest", "ted", "--since", "2018-09-01", "--json")
+    assert (report["records"], report["new"], report["cursor"]) == (3, 3, "2019-07-05")
+    assert "publication-date >= 20180901" in json.loads(route.calls.last.request.content)["query"]
+    stored = rows(engine)
+    assert set(stored) == {"404080-2018", "91489-2019", "315003-2019"}
+    assert stored["91489-2019"].buyer == "EPS Paul Guiraud"
+    assert stored["404080-2018"].status == "closed"
+    again = run_json(cli, capsys, "ingest", "ted", "--json")
+    assert (again["since"], again["unchanged"], again["new"]) == ("2019-07-05", 3, 0)
 
 
 @respx.mock
