@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
@@ -266,6 +267,29 @@ def test_different_deadlines_or_the_same_source_keep_tenders_apart(engine):
     summary = upsert(engine, [other_day, same_source])
     assert summary.new == 2
     assert count(engine, TenderRow) == 3
+
+
+@dataclass(slots=True)
+class TenderWithAliases(Tender):
+    """What a source can give once Tender carries `aliases` (see tenders.store._aliases)."""
+
+    aliases: list[str] = field(default_factory=list)
+
+
+def test_a_change_notice_finds_its_tender_by_another_id_of_the_notice(engine):
+    # eForms: the change notice names the notice it changes by its UUID, while the notice is
+    # stored under its publication number.
+    uuid = "f42be27e-09cf-4f0e-a745-63ec689631e6"
+    notice = TenderWithAliases(**{name: getattr(call("91489-2019", source="ted"), name)
+                                  for name in Tender.__dataclass_fields__}, aliases=[uuid])
+    upsert(engine, [notice])
+    change = call("12000-2019", source="ted", kind=NoticeKind.RECTIFICATION, refers_to=uuid,
+                  deadline=DEADLINE + timedelta(days=3))
+    summary = upsert(engine, [change])
+    assert (summary.new, summary.updated) == (0, 1)
+    (row,) = tenders_in(engine)
+    assert row.source_id == "91489-2019" and row.status == "changed"
+    assert row.deadline == DEADLINE + timedelta(days=3)
 
 
 # --- bulk ---------------------------------------------------------------------------------------
