@@ -35,7 +35,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from bot import cli_tenders
+    from bot import cli_alerts, cli_tenders
 
     parser = argparse.ArgumentParser(prog="centrale", description="Centrale: ESS tenders assistant.")
     parser.add_argument("-v", "--verbose", action="store_true", help="more logging")
@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.add_parser("upgrade", help="apply migrations").set_defaults(func=_cmd_db_upgrade)
 
     cli_tenders.register(commands)
+    cli_alerts.register(commands)
     return parser
 
 

@@ -9,7 +9,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Integer, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Integer,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from store.tender_models import UTCDateTime, utcnow
@@ -61,6 +70,14 @@ class Delivery(SQLModel, table=True):
     telegram_message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = _utc(nullable=False, default_now=True)
+    # Set (and committed) right before the HTTP request of an attempt, cleared by each claim: a
+    # stale `sending` row without it was never tried and goes back to pending; with it the
+    # message may have left, so it becomes `uncertain` (see alerts.worker).
+    attempt_started_at: datetime | None = _utc()
+    failures: int = 0  # failed tries that count towards giving up (429s do not)
+    # Hash of the tender fields the member was shown (payload["snapshot"]): a rectificatif that
+    # changes them sends an `update` (see alerts.outbox).
+    snapshot_hash: str | None = Field(default=None, max_length=64)
 
 
 class Interest(SQLModel, table=True):
@@ -77,3 +94,13 @@ class Interest(SQLModel, table=True):
     signal: str = Field(max_length=20)  # interested | partners | help | not_for_us
     reason: str | None = Field(default=None, max_length=30)  # for not_for_us
     created_at: datetime = _utc(nullable=False, default_now=True)
+
+
+class SendSlot(SQLModel, table=True):
+    """A rate limit shared by every delivery worker (alerts.limiter): the next free send time of
+    one bot, in seconds since the epoch. Each worker reserves its slots with one atomic UPDATE."""
+
+    __tablename__ = "send_slots"
+
+    key: str = Field(primary_key=True, max_length=40)
+    next_at: float = Field(default=0.0, sa_column=Column(Float, nullable=False))

@@ -1,0 +1,547 @@
+"""The delivery worker: claims due deliveries and sends them through the Telegram Bot API.
+
+Run as `centrale deliver [--once]` (several processes may run on PostgreSQL) or as a repeating
+job inside `centrale run` (bot.cli_alerts.schedule_delivery). It claims only the `telegram`
+channel: email deliveries wait for the email sender and block nothing.
+
+One message per delivery (alert, update, cancellation, reminder), except digest items: those due
+for one member and channel go out together as ONE message (alerts.render.render_digest). Right
+after the claim, a few seconds at most before sending, each delivery is checked again
+(alerts.compose): a tender past its deadline, cancelled or awarded is never sent (`dead`, with the
+reason; the deadline is checked once more just before the send); a member who paused, changed
+rhythm or is in quiet hours gets it later (back to `pending` until alerts.policy says).
+
+Pace. Telegram allows about 30 messages a second per bot and about one a second per chat. The
+bot-wide pace is held by alerts.limiter.SharedRateLimiter, through the database, so it holds
+across every worker (29/s by default; `--rate`). The per-chat pace is held by the worker itself
+(one "lane" per member, `chat_interval_s` apart): claims are per member (alerts.claims), so all
+of a member's due deliveries are in one worker. (The bot's interactive answers in `centrale run`
+go through PTB's AIORateLimiter in that process and are not counted here; they are few, and a
+429 they cause to a delivery is retried.)
+
+Answers and errors (`classify`):
+- 200: `sent`, with Telegram's message id, the time, and the snapshot of the tender shown (what a
+  later rectificatif is compared with).
+- 429: retried after `retry_after` (not counted as a failure); the member's lane waits too, and
+  when 429s come in a burst (`storm_threshold` within a second) every worker pauses for
+  `retry_after` through the shared limiter.
+- 5xx, connection refused, connect/pool/write timeouts (the request was not fully written):
+  `failed`, retried at `next_attempt_at` with jittered exponential back-off; `dead` after
+  `max_failures`.
+- 403 (blocked, deactivated…): the member's `telegram_active` becomes False, the delivery is
+  `dead`, and the same content is queued on the email channel when the member has an address
+  (their other Telegram deliveries follow, without another call).
+- 400: `dead`, with Telegram's description as the reason.
+- Read timeout, or the connection lost after the request was written: `uncertain`.
+
+Why `uncertain` and not a retry. The Bot API has no idempotency key: when the request was
+written but no answer came, Telegram may have delivered the message or not, and nothing in the
+API lets us ask. Re-sending could show the member the same alert twice — the one thing the
+outbox promises never to do — while not re-sending could lose it. We do not guess: the delivery
+is marked `uncertain` with the error and left alone. An operator lists them with
+`centrale deliver --uncertain`, checks (Telegram's status at that time, the logs, or the member),
+and re-queues those worth it with `centrale deliver --requeue ID …` (or `--requeue-all`).
+
+A worker killed at any point (SIGKILL) loses nothing. Every step is a committed transaction:
+    claim (status `sending`, claim id, claimed_at = the lease) + prepare (render; settle what
+    must not be sent) → start_attempt (attempt_started_at, committed right before the HTTP
+    call) → HTTP → finish (sent / failed / uncertain / dead).
+Live workers renew their lease (heartbeat every lease/3). Any worker, at start and every lease/2,
+recovers claims older than the lease (60 s): a row whose attempt had not started was certainly
+not sent and goes back to `pending` (sent later, once); a row whose attempt had started may have
+left and becomes `uncertain`. So only messages *in flight* at the kill can end up uncertain, and
+the worker bounds them: at most `in_flight()` messages (8, or a quarter second of sending at high
+rates) are between start_attempt and their recorded answer at any time. `--takeover` recovers at
+once at start, for the restart of the only worker. A worker whose claim was taken over cannot
+send: start_attempt checks the claim id. Several workers never send a delivery twice: a claim is
+an atomic state change under row locks (`FOR UPDATE SKIP LOCKED` on PostgreSQL) and every later
+write checks the claim id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import secrets
+import socket
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+from sqlalchemy import select, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+
+from alerts import claims
+from alerts.compose import (  # noqa: F401 - build_message is part of this module's API
+    Job,
+    Prepared,
+    build_message,
+    group_jobs,
+    prepare_jobs,
+)
+from alerts.limiter import DEFAULT_RATE, SharedRateLimiter
+from alerts.outbox import TELEGRAM, enqueue_email_copy
+from store.alert_models import Delivery, DeliveryStatus
+from store.db import session_scope
+from store.models import Member
+
+log = logging.getLogger(__name__)
+
+# Outcomes of a failed send.
+RETRY = "retry"
+RATE_LIMITED = "rate_limited"
+UNCERTAIN = "uncertain"
+BLOCKED = "blocked"
+DEAD = "dead"
+MIGRATED = "migrated"
+STOP = "stop"
+
+# httpx errors raised before the request was completely written: Telegram cannot have acted.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteError,
+             httpx.WriteTimeout, httpx.UnsupportedProtocol, httpx.LocalProtocolError,
+             httpx.ProxyError)
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    outcome: str
+    reason: str
+    retry_after: float | None = None
+    new_chat_id: int | None = None
+
+
+def _seconds(value: Any) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def classify(error: BaseException) -> Failure:
+    """What a failed send means (see the module docstring)."""
+    reason = f"{type(error).__name__}: {error}"
+    if isinstance(error, RetryAfter):
+        retry_after = getattr(error, "_retry_after", None)  # the property warns when read
+        return Failure(RATE_LIMITED, reason, retry_after=_seconds(
+            retry_after if retry_after is not None else error.retry_after))
+    if isinstance(error, Forbidden):
+        return Failure(BLOCKED, reason)
+    if isinstance(error, ChatMigrated):
+        return Failure(MIGRATED, reason, new_chat_id=error.new_chat_id)
+    if isinstance(error, InvalidToken):
+        return Failure(STOP, reason)
+    if isinstance(error, BadRequest):
+        return Failure(DEAD, reason)
+    cause = error.__cause__
+    if isinstance(error, TimedOut):
+        # TimedOut wraps every httpx timeout: only connect/pool/write ones are safe to retry.
+        return Failure(RETRY if isinstance(cause, _NOT_SENT) else UNCERTAIN, reason)
+    if isinstance(error, NetworkError):
+        if cause is None:
+            # Telegram answered with an error status (5xx…): it did not deliver the message.
+            return Failure(RETRY, reason)
+        return Failure(RETRY if isinstance(cause, _NOT_SENT) else UNCERTAIN, reason)
+    if isinstance(error, TelegramError):
+        return Failure(RETRY, reason)
+    return Failure(UNCERTAIN, reason)
+
+
+@dataclass
+class WorkerConfig:
+    rate_per_s: float = DEFAULT_RATE  # for the whole bot, shared by all workers
+    chat_interval_s: float = 1.0
+    lease_s: float = 60.0
+    read_timeout_s: float = 10.0
+    connect_timeout_s: float = 5.0
+    backoff_base_s: float = 5.0
+    backoff_cap_s: float = 3600.0
+    max_failures: int = 10
+    poll_s: float = 1.0
+    once_linger_s: float = 0.0  # with once: also wait for retries due within this many seconds
+    storm_threshold: int = 5  # 429s within one second that make every worker pause
+    ahead_s: float = 0.03  # start_attempt is written this long before the rate slot
+    members_per_claim: int = 0  # 0: about three seconds of sending
+    max_in_flight: int = 0  # 0: max(8, a quarter second of sending); see `in_flight`
+
+    def claim_size(self) -> int:
+        return self.members_per_claim or max(10, int(self.rate_per_s * 3))
+
+    def low_water(self) -> int:
+        return max(4, int(self.rate_per_s * 2))
+
+    def in_flight(self) -> int:
+        """Messages between start_attempt and their recorded answer, at most: also the most a
+        SIGKILL can leave `uncertain`."""
+        return self.max_in_flight or max(8, int(self.rate_per_s / 4))
+
+
+@dataclass
+class Stats:
+    messages: int = 0  # messages Telegram accepted
+    sent: int = 0  # deliveries marked sent (a digest is several)
+    rate_limited: int = 0  # 429 answers
+    pauses: int = 0  # 429 storms that paused every worker
+    retried: int = 0  # other failures to retry
+    uncertain: int = 0
+    dead: int = 0
+    blocked: int = 0
+    released: int = 0  # not due after all (pause, quiet hours…)
+    lost_claims: int = 0
+    dropped_slots: int = 0  # rate slots not used in time (the process was busy)
+    recovered: tuple[int, int] = (0, 0)  # (re-queued, uncertain) at the last recovery
+
+    def to_dict(self) -> dict:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def _keyboard(rows: list[list[tuple[str, str]]] | None) -> InlineKeyboardMarkup | None:
+    if not rows:
+        return None
+    return InlineKeyboardMarkup([
+        [InlineKeyboardButton(text, url=data) if data.startswith(("https://", "http://"))
+         else InlineKeyboardButton(text, callback_data=data) for text, data in row]
+        for row in rows
+    ])
+
+
+# --- the worker ----------------------------------------------------------------------------------
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def make_bot(token: str, api_url: str, *, pool_size: int = 64,
+             read_timeout_s: float = 10.0, connect_timeout_s: float = 5.0) -> Bot:
+    """A plain PTB Bot (no AIORateLimiter: pacing is the shared limiter's job)."""
+    from telegram.request import HTTPXRequest
+
+    request = HTTPXRequest(connection_pool_size=pool_size, read_timeout=read_timeout_s,
+                           write_timeout=connect_timeout_s, connect_timeout=connect_timeout_s,
+                           pool_timeout=1.0)
+    return Bot(token, base_url=api_url,
+               base_file_url=api_url.replace("/bot", "/file/bot"), request=request)
+
+
+class DeliveryWorker:
+    def __init__(self, engine: Engine, bot: Bot, *, tz: ZoneInfo,
+                 config: WorkerConfig | None = None,
+                 now: Callable[[], datetime] | None = None, worker_id: str | None = None,
+                 limiter: SharedRateLimiter | None = None) -> None:
+        self.engine = engine
+        self.bot = bot
+        self.tz = tz
+        self.config = config or WorkerConfig()
+        self.now = now or (lambda: datetime.now(UTC))
+        self.worker_id = worker_id or default_worker_id()
+        # Hot path (start_attempt, finish): one thread, so these short writes never wait for
+        # each other on SQLite's lock; cold path (claims, rendering) beside it.
+        self._hot_pool = ThreadPoolExecutor(1, thread_name_prefix="deliver-hot")
+        self._cold_pool = ThreadPoolExecutor(2, thread_name_prefix="deliver-cold")
+        self.limiter = limiter or SharedRateLimiter(engine, rate_per_s=self.config.rate_per_s,
+                                                    executor=self._hot_pool)
+        self.stats = Stats()
+        self._claims = 0
+        self._lanes: dict[int, deque[Job]] = {}
+        self._lane_tasks: set[asyncio.Task] = set()
+        self._backlog = 0
+        self._wake = asyncio.Event()
+        self._chat_free_at: dict[int, float] = defaultdict(float)  # monotonic
+        self._recent_429: deque[float] = deque()
+        self._paused_until = 0.0
+        self._stopping = False
+        self._closed_chats: set[int] = set()
+        self._in_flight = asyncio.Semaphore(self.config.in_flight())
+
+    # -- plumbing --
+
+    async def _db(self, pool, function, *args, **kwargs):
+        def call():
+            with session_scope(self.engine) as session:
+                return function(session, *args, **kwargs)
+
+        return await asyncio.get_running_loop().run_in_executor(pool, call)
+
+    async def _hot(self, function, *args, **kwargs):
+        return await self._db(self._hot_pool, function, *args, **kwargs)
+
+    async def _cold(self, function, *args, **kwargs):
+        return await self._db(self._cold_pool, function, *args, **kwargs)
+
+    def close(self) -> None:
+        self._hot_pool.shutdown(wait=False)
+        self._cold_pool.shutdown(wait=False)
+
+    # -- the loop --
+
+    async def recover(self, lease_s: float | None = None) -> tuple[int, int]:
+        lease = self.config.lease_s if lease_s is None else lease_s
+        result = await self._cold(lambda s: claims.recover_stale(s, now=self.now(),
+                                                                 lease_s=lease))
+        self.stats.recovered = result
+        if any(result):
+            log.warning("recovered stale claims: %s back to pending, %s uncertain", *result)
+        return result
+
+    async def _claim(self) -> int:
+        """Claim due deliveries and prepare their messages; returns how many were claimed."""
+        self._claims += 1
+        claim_id = f"{self.worker_id}/{self._claims}"
+        now = self.now()
+
+        def claim(session: Session) -> tuple[int, list[Prepared]]:
+            ids = claims.claim_due(session, claim_id=claim_id, now=now,
+                                   max_members=self.config.claim_size())
+            session.commit()
+            jobs = group_jobs(claim_id, claims.load(session, ids))
+            return len(ids), prepare_jobs(session, jobs, now, self.tz)
+
+        count, prepared = await self._cold(claim)
+        for message in prepared:
+            self._dispatch(message)
+        return count
+
+    def _dispatch(self, prepared: Prepared) -> None:
+        self._backlog += 1
+        # Prepared from the database, where the chat is open (again): forget an old 403.
+        self._closed_chats.discard(prepared.chat_id)
+        member_id = prepared.job.member_id
+        lane = self._lanes.get(member_id)
+        if lane is not None:
+            lane.append(prepared)
+            return
+        self._lanes[member_id] = deque([prepared])
+        task = asyncio.create_task(self._run_lane(member_id))
+        self._lane_tasks.add(task)
+        task.add_done_callback(self._lane_tasks.discard)
+
+    async def _has_due_soon(self, within_s: float) -> bool:
+        limit = self.now() + timedelta(seconds=within_s)
+
+        def check(session: Session) -> bool:
+            return session.execute(select(Delivery.id).where(
+                Delivery.status.in_(DeliveryStatus.OPEN), Delivery.channel == TELEGRAM,
+                Delivery.next_attempt_at <= limit).limit(1)).first() is not None
+
+        return await self._cold(check)
+
+    async def run(self, *, once: bool = False, stop: asyncio.Event | None = None,
+                  recover_lease_s: float | None = None) -> Stats:
+        """Send until `stop` is set — or, with `once`, until nothing is due (then return).
+        `recover_lease_s` overrides the lease for the recovery at start (0 when the caller
+        knows the previous worker is dead)."""
+        config = self.config
+        clock = time.monotonic
+        await self.recover(recover_lease_s)
+        next_recovery = clock() + config.lease_s / 2
+        next_heartbeat = clock() + config.lease_s / 3
+        try:
+            while not (stop is not None and stop.is_set()) and not self._stopping:
+                if clock() >= next_heartbeat:
+                    await self._cold(lambda s: claims.heartbeat(s, worker_id=self.worker_id,
+                                                                now=self.now()))
+                    next_heartbeat = clock() + config.lease_s / 3
+                if clock() >= next_recovery:
+                    await self.recover()
+                    next_recovery = clock() + config.lease_s / 2
+                claimed = 0
+                if self._backlog < config.low_water():
+                    claimed = await self._claim()
+                if once and not claimed and self._backlog == 0:
+                    if not (config.once_linger_s and await self._has_due_soon(
+                            config.once_linger_s)):
+                        break
+                if claimed and self._backlog < config.low_water():
+                    continue
+                self._wake.clear()
+                waits = [asyncio.ensure_future(self._wake.wait())]
+                if stop is not None:
+                    waits.append(asyncio.ensure_future(stop.wait()))
+                done, pending = await asyncio.wait(waits, timeout=config.poll_s,
+                                                   return_when=asyncio.FIRST_COMPLETED)
+                for waiter in pending:
+                    waiter.cancel()
+        finally:
+            self._stopping = True
+            if self._lane_tasks:
+                await asyncio.gather(*self._lane_tasks, return_exceptions=True)
+            self._stopping = False
+            self.stats.dropped_slots = self.limiter.dropped
+        return self.stats
+
+    async def _run_lane(self, member_id: int) -> None:
+        lane = self._lanes[member_id]
+        try:
+            while lane:
+                prepared = lane.popleft()
+                try:
+                    if self._stopping:
+                        await self._hot(claims.release, prepared.ids,
+                                        claim_id=prepared.job.claim_id, next_at=self.now())
+                    else:
+                        await self._process(prepared)
+                except Exception as error:  # a bug must not stop the other lanes
+                    log.exception("delivery of %s failed", prepared.ids)
+                    await self._give_back(prepared, error)
+                finally:
+                    self._backlog -= 1
+                    self._wake.set()
+        finally:
+            del self._lanes[member_id]
+
+    async def _give_back(self, prepared: Prepared, error: Exception) -> None:
+        try:
+            await self._hot(claims.finish_failed, prepared.ids, claim_id=prepared.job.claim_id,
+                            next_at=self._backoff(prepared), count_failure=True,
+                            error=f"{type(error).__name__}: {error}",
+                            max_failures=self.config.max_failures)
+        except Exception:
+            log.exception("could not record the failure of %s (the lease will)", prepared.ids)
+
+    def _backoff(self, prepared: Prepared) -> datetime:
+        failures = max(d.failures or 0 for d in prepared.deliveries)
+        base = min(self.config.backoff_cap_s, self.config.backoff_base_s * 2 ** failures)
+        return self.now() + timedelta(seconds=base * random.uniform(0.5, 1.5))
+
+    async def _process(self, prepared: Prepared) -> None:
+        chat_id = prepared.chat_id
+        claim_id = prepared.job.claim_id
+        wait = self._chat_free_at[chat_id] - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        if chat_id in self._closed_chats:
+            # Telegram said 403 for this chat a moment ago: do not try again.
+            await self._hot(_blocked, prepared, "the member's Telegram chat is closed",
+                            self.now())
+            self.stats.dead += 1
+            return
+        if prepared.deadline is not None and prepared.deadline <= self.now():
+            # Prepared a moment ago, but the deadline passed while it waited its turn.
+            await self._hot(claims.finish_dead, prepared.ids, claim_id=claim_id,
+                            reason="the tender's deadline has passed")
+            self.stats.dead += 1
+            return
+        async with self._in_flight:
+            await self._send(prepared)
+
+    async def _send(self, prepared: Prepared) -> None:
+        chat_id = prepared.chat_id
+        claim_id = prepared.job.claim_id
+        slot = await self.limiter.acquire(ahead_s=self.config.ahead_s)
+        started = await self._hot(claims.start_attempt, prepared.ids, claim_id=claim_id,
+                                  now=self.now())
+        if not started:
+            self.stats.lost_claims += 1
+            log.warning("claim %s lost before sending %s: not sent", claim_id, prepared.ids)
+            return
+        await self.limiter.wait_until(slot)
+        try:
+            message = await self.bot.send_message(
+                chat_id=chat_id, text=prepared.html, parse_mode=ParseMode.HTML,
+                reply_markup=_keyboard(prepared.keyboard),
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                read_timeout=self.config.read_timeout_s,
+                connect_timeout=self.config.connect_timeout_s,
+                write_timeout=self.config.connect_timeout_s)
+        except Exception as error:  # noqa: BLE001 - every error is classified
+            self._chat_free_at[chat_id] = time.monotonic() + self.config.chat_interval_s
+            await self._failed(prepared, classify(error))
+            return
+        self._chat_free_at[chat_id] = time.monotonic() + self.config.chat_interval_s
+        self.stats.messages += 1
+        self.stats.sent += len(prepared.ids)
+        await self._hot(claims.finish_sent, prepared.deliveries, claim_id=claim_id,
+                        now=self.now(), message_id=message.message_id,
+                        snapshots=prepared.snapshots)
+
+    async def _failed(self, prepared: Prepared, failure: Failure) -> None:
+        job = prepared.job
+        ids = prepared.ids
+        chat_id = prepared.chat_id
+        now = self.now()
+        outcome = failure.outcome
+        if outcome == RATE_LIMITED:
+            self.stats.rate_limited += 1
+            retry_after = failure.retry_after or 1.0
+            self._chat_free_at[chat_id] = time.monotonic() + retry_after
+            await self._hot(claims.finish_failed, ids, claim_id=job.claim_id,
+                            next_at=now + timedelta(seconds=retry_after), error=failure.reason,
+                            count_failure=False, max_failures=self.config.max_failures)
+            await self._maybe_pause(retry_after)
+        elif outcome in (RETRY, STOP):
+            self.stats.retried += 1
+            given_up = await self._hot(
+                claims.finish_failed, ids, claim_id=job.claim_id, next_at=self._backoff(prepared),
+                error=failure.reason, count_failure=outcome == RETRY,
+                max_failures=self.config.max_failures)
+            if given_up:
+                self.stats.dead += 1
+            if outcome == STOP:
+                log.error("Telegram refused the bot token: the delivery worker stops")
+                self._stopping = True
+        elif outcome == UNCERTAIN:
+            self.stats.uncertain += 1
+            log.warning("deliveries %s uncertain: %s", ids, failure.reason)
+            await self._hot(claims.finish_uncertain, ids, claim_id=job.claim_id,
+                            error=failure.reason)
+        elif outcome == BLOCKED:
+            self._closed_chats.add(chat_id)
+            self.stats.blocked += 1
+            self.stats.dead += 1
+            await self._hot(_blocked, prepared, failure.reason, now)
+        elif outcome == MIGRATED:
+            await self._hot(_migrated, prepared, failure.new_chat_id, now)
+        else:
+            self.stats.dead += 1
+            await self._hot(claims.finish_dead, ids, claim_id=job.claim_id,
+                            reason=failure.reason)
+
+    async def _maybe_pause(self, retry_after: float) -> None:
+        now = time.monotonic()
+        self._recent_429.append(now)
+        while self._recent_429 and self._recent_429[0] < now - 1.0:
+            self._recent_429.popleft()
+        if len(self._recent_429) >= self.config.storm_threshold and now >= self._paused_until:
+            self._paused_until = now + retry_after
+            self.stats.pauses += 1
+            log.warning("429 storm: every worker pauses %.1f s", retry_after)
+            await self.limiter.pause(retry_after)
+
+
+def _blocked(session: Session, prepared: Prepared, reason: str, now: datetime) -> None:
+    job = prepared.job
+    claims.finish_dead(session, [d.id for d in prepared.deliveries], claim_id=job.claim_id,
+                       reason=reason)
+    session.execute(update(Member).where(Member.id == job.member_id)
+                    .values(telegram_active=False))
+    member = session.get(Member, job.member_id)
+    if member is not None:
+        enqueue_email_copy(session, prepared.deliveries, member, now)
+
+
+def _migrated(session: Session, prepared: Prepared, new_chat_id: int | None,
+              now: datetime) -> None:
+    job = prepared.job
+    if new_chat_id is not None:
+        session.execute(update(Member).where(Member.id == job.member_id)
+                        .values(telegram_chat_id=new_chat_id))
+    claims.release(session, [d.id for d in prepared.deliveries], claim_id=job.claim_id,
+                   next_at=now, note="the chat moved; sent again to its new id")

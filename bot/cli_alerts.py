@@ -1,0 +1,203 @@
+"""`centrale deliver`: the delivery worker (alerts.worker), and the same worker as a job of
+`centrale run`.
+
+centrale deliver [--once] [--rate N] [--takeover] [--json]
+centrale deliver --uncertain [--json]           list deliveries left `uncertain`
+centrale deliver --requeue ID [ID …]            send those again (an operator's decision)
+centrale deliver --requeue-all
+
+Without --once the worker runs until SIGINT/SIGTERM (it then finishes the messages in flight and
+puts back what it had claimed but not started). Several may run against PostgreSQL; the rate is
+shared through the database, so `--rate` is the bot's total, whatever the number of workers.
+
+Inside `centrale run`: `schedule_delivery(application)` adds the repeating job `deliver_job`,
+which sends what is due and returns (a job never runs twice at once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from datetime import UTC, datetime
+
+from locales import gettext_for
+
+log = logging.getLogger(__name__)
+
+JOB_NAME = "deliver"
+JOB_INTERVAL_S = 5.0
+
+
+def _language() -> str:
+    from bot.cli_tenders import cli_language
+
+    return cli_language()
+
+
+def _config(args: argparse.Namespace):
+    from alerts.worker import WorkerConfig
+
+    config = WorkerConfig()
+    if args.rate:
+        config.rate_per_s = args.rate
+    if args.once:
+        config.once_linger_s = args.linger
+    return config
+
+
+async def _deliver(args: argparse.Namespace, settings, engine) -> dict:
+    from alerts.worker import DeliveryWorker, make_bot
+
+    config = _config(args)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, stop.set)
+        except (NotImplementedError, RuntimeError):  # not the main thread, or Windows
+            pass
+    bot = make_bot(settings.TELEGRAM_BOT_TOKEN, settings.TELEGRAM_API_URL,
+                   read_timeout_s=config.read_timeout_s,
+                   connect_timeout_s=config.connect_timeout_s)
+    worker = DeliveryWorker(engine, bot, tz=settings.timezone, config=config)
+    try:
+        async with bot:
+            stats = await worker.run(once=args.once, stop=stop,
+                                     recover_lease_s=0.0 if args.takeover else None)
+    finally:
+        worker.close()
+    return stats.to_dict()
+
+
+def _uncertain_rows(engine) -> list[dict]:
+    from sqlalchemy import select
+
+    from store.alert_models import Delivery, DeliveryStatus
+    from store.db import session_scope
+
+    with session_scope(engine) as session:
+        rows = session.execute(select(Delivery).where(
+            Delivery.status == DeliveryStatus.UNCERTAIN).order_by(Delivery.id)).scalars()
+        return [{"id": d.id, "member_id": d.member_id, "channel": d.channel, "kind": d.kind,
+                 "tender_id": d.tender_id, "attempts": d.attempts,
+                 "attempt_started_at": d.attempt_started_at.isoformat()
+                 if d.attempt_started_at else None, "error": d.last_error} for d in rows]
+
+
+def _cmd_deliver(args: argparse.Namespace) -> int:
+    from alerts.claims import requeue_uncertain
+    from bot.cli_tenders import _engine_or_none
+    from bot.settings import get_settings
+    from store.db import session_scope
+
+    _ = gettext_for(_language())
+    engine = _engine_or_none(_)
+    if engine is None:
+        return 2
+    if args.uncertain:
+        rows = _uncertain_rows(engine)
+        if args.json:
+            print(json.dumps(rows, ensure_ascii=False, indent=2))
+            return 0
+        if not rows:
+            print(_("No uncertain delivery."))
+        for row in rows:
+            print(_("#{id} {kind} to member {member} on {channel} (tender {tender}): "
+                    "{error}").format(id=row["id"], kind=row["kind"], member=row["member_id"],
+                                      channel=row["channel"], tender=row["tender_id"] or "-",
+                                      error=row["error"] or "?"))
+        return 0
+    if args.requeue or args.requeue_all:
+        with session_scope(engine) as session:
+            count = requeue_uncertain(session, None if args.requeue_all else args.requeue,
+                                      now=datetime.now(UTC))
+        print(_("{count} deliveries will be sent again.").format(count=count))
+        return 0
+    settings = get_settings()
+    if not settings.TELEGRAM_BOT_TOKEN:
+        print(_("TELEGRAM_BOT_TOKEN is not set: there is no bot to send with."), file=sys.stderr)
+        return 2
+    stats = asyncio.run(_deliver(args, settings, engine))
+    if args.json:
+        print(json.dumps(stats))
+    else:
+        print(_("{messages} messages sent ({sent} deliveries), {retried} to retry, "
+                "{uncertain} uncertain, {dead} given up.").format(**stats))
+    return 0
+
+
+def register(commands) -> None:
+    """Add `deliver` to the `centrale` parser."""
+    _ = gettext_for(_language())
+    deliver = commands.add_parser(
+        "deliver", help=_("send due deliveries (a worker; several may run on PostgreSQL)"),
+        description=_("Send the alerts, digests, updates and reminders that are due, through "
+                      "Telegram, at most --rate messages a second for the whole bot."))
+    deliver.add_argument("--once", action="store_true",
+                         help=_("send what is due now, then stop"))
+    deliver.add_argument("--linger", type=float, default=10.0, metavar="SECONDS",
+                         help=_("with --once, also wait for retries due within this many "
+                                "seconds (default 10)"))
+    deliver.add_argument("--rate", type=float, default=None, metavar="N",
+                         help=_("messages per second for the whole bot (default 29)"))
+    deliver.add_argument("--takeover", action="store_true",
+                         help=_("treat every delivery being sent as abandoned at start (only "
+                                "when no other worker runs, e.g. after a crash)"))
+    deliver.add_argument("--uncertain", action="store_true",
+                         help=_("list the deliveries whose sending is uncertain"))
+    deliver.add_argument("--requeue", type=int, nargs="+", metavar="ID",
+                         help=_("send these uncertain deliveries again"))
+    deliver.add_argument("--requeue-all", action="store_true",
+                         help=_("send every uncertain delivery again"))
+    deliver.add_argument("--json", action="store_true", help=_("print JSON"))
+    deliver.set_defaults(func=_cmd_deliver)
+
+
+# --- inside `centrale run` ----------------------------------------------------------------------
+
+
+async def deliver_job(context) -> None:
+    """A JobQueue callback: send what is due now with the application's settings and engine.
+    The worker (and its own Bot, without PTB's rate limiter) lives in bot_data."""
+    from alerts.worker import DeliveryWorker, make_bot
+    from store.db import engine_for
+
+    application = context.application
+    data = application.bot_data
+    lock: asyncio.Lock = data.setdefault("delivery_lock", asyncio.Lock())
+    if lock.locked():  # the previous run is still sending
+        return
+    async with lock:
+        worker = data.get("delivery_worker")
+        if worker is None:
+            settings = data["settings"]
+            engine = data.get("engine") or engine_for(settings.DATABASE_URL)
+            bot = make_bot(settings.TELEGRAM_BOT_TOKEN or application.bot.token,
+                           settings.TELEGRAM_API_URL)
+            await bot.initialize()
+            worker = data["delivery_worker"] = DeliveryWorker(engine, bot,
+                                                              tz=settings.timezone)
+        try:
+            await worker.run(once=True)
+        except Exception:
+            log.exception("the delivery job failed; it runs again in %s s", JOB_INTERVAL_S)
+
+
+def schedule_delivery(application, interval_s: float = JOB_INTERVAL_S):
+    """Run `deliver_job` every `interval_s` seconds in the application's JobQueue."""
+    # Two instances allowed: a tick during a long run returns at once (the lock) instead of
+    # APScheduler warning that the job is still running.
+    return application.job_queue.run_repeating(deliver_job, interval=interval_s, first=1.0,
+                                               name=JOB_NAME, job_kwargs={"max_instances": 2})
+
+
+async def stop_delivery(application) -> None:
+    """Release the job's worker (call from post_shutdown)."""
+    worker = application.bot_data.pop("delivery_worker", None)
+    if worker is not None:
+        await worker.bot.shutdown()
+        worker.close()
