@@ -434,10 +434,11 @@ class DeliveryWorker:
             self.stats.dead += 1
             return
         if prepared.deadline is not None and prepared.deadline <= self.now():
-            # Prepared a moment ago, but the deadline passed while it waited its turn.
-            await self._hot(claims.finish_dead, prepared.ids, claim_id=claim_id,
-                            reason="the tender's deadline has passed")
-            self.stats.dead += 1
+            # A deadline passed while it waited its turn: prepare it again (that tender's
+            # delivery dies there, with its reason; the rest of a digest still goes).
+            await self._hot(claims.release, prepared.ids, claim_id=claim_id,
+                            next_at=self.now())
+            self.stats.released += 1
             return
         async with self._in_flight:
             await self._send(prepared)

@@ -514,3 +514,46 @@ async def test_the_same_worker_as_a_job_of_the_bot(engine, db_url, fake_server):
     finally:
         job.schedule_removal()
         await stop_delivery(application)
+
+
+async def test_a_deadline_passing_while_queued_drops_only_that_item(engine, fake_server, sender,
+                                                                   monkeypatch):
+    """Prepared, then the clock passes one tender's deadline before the send: the digest is
+    prepared again without it (that delivery dies with its reason), the other item goes."""
+    import alerts.worker as worker_module
+
+    token, bot = sender
+    chat_id = fake_server.new_user_id()
+    yesterday = BASE - timedelta(days=1)
+    with _session(engine) as session:
+        structure, member = make_member(session, chat_id=chat_id, rhythm="daily",
+                                        quiet_weekends=False)
+        soon = make_tender(session, now=yesterday, deadline_days=1.5, title="Marché bientôt clos")
+        later = make_tender(session, now=yesterday, deadline_days=20, title="Marché tranquille")
+        for tender in (soon, later):
+            enqueue_for_match(session, make_match(session, tender, structure, now=yesterday),
+                              tender, yesterday, PARIS)
+        session.commit()
+    clock = {"now": BASE}
+    real_prepare = worker_module.prepare_jobs
+
+    def prepare_then_jump(*args, **kwargs):
+        prepared = real_prepare(*args, **kwargs)
+        clock["now"] = BASE + timedelta(days=1)  # `soon` is now past its deadline
+        return prepared
+
+    monkeypatch.setattr(worker_module, "prepare_jobs", prepare_then_jump)
+    worker = DeliveryWorker(engine, bot, tz=PARIS, now=lambda: clock["now"],
+                            config=WorkerConfig(rate_per_s=200, chat_interval_s=0.05,
+                                                poll_s=0.05))
+    try:
+        stats = await worker.run(once=True)
+    finally:
+        worker.close()
+    assert stats.released == 1 and stats.messages == 1
+    (digest,) = fake_server.bot(token).messages(chat_id)
+    assert "Marché tranquille" in digest.text and "bientôt clos" not in digest.text
+    with _session(engine) as session:
+        by_tender = {d.tender_id: d for d in deliveries(session, member_id=member.id)}
+    assert by_tender[soon.id].status == "dead" and "deadline" in by_tender[soon.id].last_error
+    assert by_tender[later.id].status == "sent"
