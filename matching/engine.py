@@ -41,8 +41,8 @@ Reasons, in this order: the best CPV pair, each keyword found, the area, reserve
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
@@ -106,9 +106,15 @@ def _codes(raw_codes: Iterable[str]) -> list[tuple[str, str]]:
     return out
 
 
-@lru_cache(maxsize=1 << 18)
 def profile_view(profile: Profile) -> ProfileView:
     """Cached: the index and the brute-force path share one view per profile."""
+    try:
+        return _cached_profile_view(profile)
+    except TypeError:  # a list where a tuple was meant: unhashable, computed without the cache
+        return _profile_view(profile)
+
+
+def _profile_view(profile: Profile) -> ProfileView:
     keywords: list[tuple[str, Tokens]] = []
     for keyword in dict.fromkeys(profile.keywords):
         toks = keyword_tokens(keyword)
@@ -137,6 +143,12 @@ class TenderView:
     social_clause: bool
     value: float | None  # the amount compared with capacities (rule 3)
     text: TenderText
+    # Per-tender caches: many profiles share codes, so each profile code is compared with the
+    # tender's codes once (profile code -> (points, tender code position, reason) or None).
+    cpv_cache: dict[str, tuple[int, int, Reason] | None] = field(default_factory=dict)
+
+
+_cached_profile_view = lru_cache(maxsize=1 << 18)(_profile_view)
 
 
 def tender_text_fields(tender: Tender) -> list[Tokens]:
@@ -200,53 +212,125 @@ def region_departements(departement_code: str) -> tuple[str | None, frozenset[st
     return (reg.code, frozenset(reg.departements)) if reg else (None, frozenset())
 
 
-def area_reason(view: ProfileView, tender: TenderView) -> tuple[Reason, int] | None:
-    if not tender.departements:
-        return Reason.of("area", scope="national"), AREA_POINTS["national"]
-    for code in tender.departements:
-        if code in view.departements:
-            region_code, members = region_departements(code)
-            if region_code is not None and members <= view.departements:
-                return (
-                    Reason.of("area", scope="region", departement=code, region=region_code),
-                    AREA_POINTS["region"],
-                )
-            return Reason.of("area", scope="departement", departement=code), AREA_POINTS[
-                "departement"
-            ]
-    if view.all_france:
-        return (
-            Reason.of("area", scope="france", departement=tender.departements[0]),
-            AREA_POINTS["france"],
-        )
+# Reasons are immutable values: the common ones are built once and shared by every match.
+_NATIONAL = Reason.of("area", scope="national")
+_SOCIAL_CLAUSE = Reason.of("social_clause")
+_RESERVED = {value: Reason.of("reserved", reserved=value.value) for value in Reserved}
+
+
+@lru_cache(maxsize=4096)
+def area_reason_for(scope: str, code: str | None = None, region_code: str | None = None) -> Reason:
+    return (
+        _NATIONAL
+        if scope == "national"
+        else Reason.of("area", scope=scope, departement=code, region=region_code)
+    )
+
+
+@lru_cache(maxsize=1 << 16)
+def keyword_reason_for(typed: str) -> Reason:
+    return Reason.of("keyword", keyword=typed)
+
+
+@lru_cache(maxsize=1 << 16)
+def cpv_reason_for(t_code: str, p_code: str, relation: str, lot: str | None) -> Reason:
+    return Reason.of("cpv", code=t_code, field=p_code, relation=relation, lot=lot)
+
+
+def cpv_relation(t_prefix: str, p_prefix: str) -> tuple[str, int] | None:
+    """(relation, points) of a tender code and a profile code, by prefix; None if unrelated."""
+    if t_prefix.startswith(p_prefix):
+        depth = len(t_prefix) - len(p_prefix)
+        points = max(CPV_WITHIN_POINTS - CPV_LEVEL_STEP * depth, CPV_WITHIN_MIN)
+        return ("equal" if depth == 0 else "within"), points
+    if p_prefix.startswith(t_prefix):
+        depth = len(p_prefix) - len(t_prefix)
+        return "broader", max(CPV_BROADER_POINTS - CPV_LEVEL_STEP * depth, CPV_BROADER_MIN)
     return None
 
 
-def cpv_reason(view: ProfileView, tender: TenderView) -> tuple[Reason, int] | None:
-    """The best related (tender code, profile code) pair; on a tie the first one in tender then
-    profile order, so tender-level codes win over lot codes."""
-    best: tuple[Reason, int] | None = None
-    for t_prefix, t_code, lot in tender.codes:
-        for p_prefix, p_code in view.codes:
-            if t_prefix.startswith(p_prefix):
-                depth = len(t_prefix) - len(p_prefix)
-                points = max(CPV_WITHIN_POINTS - CPV_LEVEL_STEP * depth, CPV_WITHIN_MIN)
-                relation = "equal" if depth == 0 else "within"
-            elif p_prefix.startswith(t_prefix):
-                depth = len(p_prefix) - len(t_prefix)
-                points = max(CPV_BROADER_POINTS - CPV_LEVEL_STEP * depth, CPV_BROADER_MIN)
-                relation = "broader"
-            else:
-                continue
-            if best is None or points > best[1]:
-                reason = Reason.of("cpv", code=t_code, field=p_code, relation=relation, lot=lot)
-                best = (reason, points)
+def keyword_points(found: int) -> int:
+    if not found:
+        return 0
+    return min(KEYWORD_FIRST_POINTS + KEYWORD_MORE_POINTS * (found - 1), KEYWORD_MAX_POINTS)
+
+
+def area_reason(view: ProfileView, tender: TenderView) -> tuple[Reason, int] | None:
+    if not tender.departements:
+        return _NATIONAL, AREA_POINTS["national"]
+    mine = view.departements
+    for code in tender.departements:
+        if code in mine:
+            region_code, members = region_departements(code)
+            if region_code is not None and members <= mine:
+                return area_reason_for("region", code, region_code), AREA_POINTS["region"]
+            return area_reason_for("departement", code), AREA_POINTS["departement"]
+    if view.all_france:
+        return area_reason_for("france", tender.departements[0]), AREA_POINTS["france"]
+    return None
+
+
+def _cpv_against(tender: TenderView, p_prefix: str, p_code: str) -> tuple[int, int, Reason] | None:
+    """The best tender code for one profile code: most points, then first in tender order."""
+    best: tuple[int, int, Reason] | None = None
+    for position, (t_prefix, t_code, lot) in enumerate(tender.codes):
+        related = cpv_relation(t_prefix, p_prefix)
+        if related is not None and (best is None or related[1] > best[0]):
+            best = (related[1], position, cpv_reason_for(t_code, p_code, related[0], lot))
     return best
+
+
+def cpv_reason(view: ProfileView, tender: TenderView) -> tuple[Reason, int] | None:
+    """The best related (tender code, profile code) pair: most points, then the first tender code
+    (tender-level codes come before lot codes), then the smallest profile code."""
+    cache = tender.cpv_cache
+    best: tuple[int, int, str, Reason] | None = None
+    for p_prefix, p_code in view.codes:
+        if p_code in cache:
+            found = cache[p_code]
+        else:
+            found = cache[p_code] = _cpv_against(tender, p_prefix, p_code)
+        if found is None:
+            continue
+        points, position, reason = found
+        if best is None or (-points, position, p_code) < (-best[0], best[1], best[2]):
+            best = (points, position, p_code, reason)
+    return (best[3], best[0]) if best is not None else None
+
+
+def score_and_reasons(
+    cpv: tuple[Reason, int] | None,
+    found: Sequence[str],
+    area: tuple[Reason, int],
+    reserved: Reserved,
+    social_clause: bool,
+) -> tuple[int, tuple[Reason, ...]]:
+    """The score formula and the reasons' order (module docstring), from the rule results.
+
+    `social_clause` is true when the tender has one and the structure is an SIAE."""
+    reasons: list[Reason] = []
+    score = 0
+    if cpv is not None:
+        reasons.append(cpv[0])
+        score += cpv[1]
+    if found:
+        reasons.extend(map(keyword_reason_for, found))
+        score += keyword_points(len(found))
+    reasons.append(area[0])
+    score += area[1]
+    if reserved != Reserved.NONE:
+        reasons.append(_RESERVED[reserved])
+        score += RESERVED_POINTS
+    if social_clause:
+        reasons.append(_SOCIAL_CLAUSE)
+        score += SOCIAL_CLAUSE_POINTS
+    return min(score, 100), tuple(reasons)
 
 
 def evaluate(view: ProfileView, tender: TenderView) -> Match | None:
     """Rules 2-6 for one profile and one open tender (rule 1 is the caller's, once per tender)."""
-    if not reserved_allows(view, tender.reserved):
+    reserved = tender.reserved
+    if reserved != Reserved.NONE and not reserved_allows(view, reserved):
         return None
     if view.value_cap is not None and tender.value is not None and tender.value > view.value_cap:
         return None
@@ -254,31 +338,16 @@ def evaluate(view: ProfileView, tender: TenderView) -> Match | None:
     if area is None:
         return None
     cpv = cpv_reason(view, tender) if view.codes else None
-    found = [typed for typed, toks in view.keywords if tender.text.has(toks)]
+    has = tender.text.has
+    found = [typed for typed, toks in view.keywords if has(toks)]
     if cpv is None and not found:
         return None
-    if any(tender.text.has(toks) for toks in view.excluded):
+    if view.excluded and any(has(toks) for toks in view.excluded):
         return None
-
-    reasons: list[Reason] = []
-    score = 0
-    if cpv is not None:
-        reasons.append(cpv[0])
-        score += cpv[1]
-    if found:
-        reasons.extend(Reason.of("keyword", keyword=typed) for typed in found)
-        score += min(
-            KEYWORD_FIRST_POINTS + KEYWORD_MORE_POINTS * (len(found) - 1), KEYWORD_MAX_POINTS
-        )
-    reasons.append(area[0])
-    score += area[1]
-    if tender.reserved != Reserved.NONE:
-        reasons.append(Reason.of("reserved", reserved=tender.reserved.value))
-        score += RESERVED_POINTS
-    if tender.social_clause and view.siae:
-        reasons.append(Reason.of("social_clause"))
-        score += SOCIAL_CLAUSE_POINTS
-    return Match(view.structure_id, min(score, 100), tuple(reasons))
+    score, reasons = score_and_reasons(
+        cpv, found, area, reserved, tender.social_clause and view.siae
+    )
+    return Match(view.structure_id, score, reasons)
 
 
 def brute_force_match(profiles: Iterable[Profile], tender: Tender, now: datetime) -> list[Match]:

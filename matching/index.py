@@ -1,90 +1,159 @@
 """An index over all profiles so that a tender is only scored against its candidates.
 
 Built once (`ProfileIndex(profiles)`), then `index.match(tender, now)` for each tender. It returns
-exactly what `engine.brute_force_match` returns: candidates are a superset of the profiles that can
-match, found through the index, and each is then judged by the same `engine.evaluate`.
+exactly what `engine.brute_force_match` returns (checked by a hypothesis test and by the
+benchmark): the same rules and the same score assembly (`engine.score_and_reasons`), reached
+through the index instead of by trying every profile.
 
-Candidates of a tender = (CPV candidates ∪ keyword candidates) ∩ area ∩ reserved eligibility:
-- CPV: `covering[q]` holds the profiles with a code whose prefix starts with q (q at every level of
-  each profile code), `exact[p]` those with a code of prefix exactly p. For a tender code of
-  prefix t: `covering[t]` (profile code equal or narrower) ∪ `exact[t[:k]]` for every shorter k
-  (profile code broader).
+Layout:
+- Area buckets: a profile sits in the bucket of each of its départements and, when it covers all
+  of France, in the "FR" bucket. Inside a bucket, profiles are listed by the CPV prefix of each of
+  their codes (`by_area[bucket][prefix]`); `exact[prefix]` is the same over all profiles (for
+  national tenders). A tender with départements d1, d2 only looks into buckets d1, d2 and FR, in
+  that order, which is also the order of rule 4's reasons (first listed département, then all of
+  France); a profile met again in a later bucket is skipped. `region_full[r]` holds the profiles
+  listing every département of region r (their reason says "your region").
+- CPV: `descendants[q]` lists the profile prefixes starting with q. A tender code of prefix t is
+  related to `descendants[t]` (profile code equal or narrower) and to every `t[:k]` (profile code
+  broader). These (tender code, profile code) pairs are sorted best first with the tie-breaks of
+  `engine.cpv_reason`; within a bucket, a profile meets its best pair first.
 - Keywords: the distinct tokens of all profile keywords (and excluded keywords) form a vocabulary,
-  bucketed by first letter and length. Each distinct word seen in a tender text is compared once,
-  with rapidfuzz, to the vocabulary words that can reach the threshold (same first letter, close
-  length); the answer is cached for later tenders. A keyword is checked once per tender (not once
-  per profile) and brings in every profile that has it.
-- Area: profiles by département, plus all-France profiles; a national tender keeps everyone.
+  bucketed by first letter and length. Each distinct word of a tender text is compared once, with
+  rapidfuzz, to the vocabulary words that can reach the threshold (same first letter, close
+  length); the answer is cached for later tenders. A keyword is then checked once per tender, not
+  once per profile, and brings in every profile that has it; excluded keywords likewise give the
+  profiles they veto.
+- Reserved eligibility, capacity and the veto are then checked per candidate (set lookups).
 """
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
+from itertools import compress, repeat
+from operator import attrgetter, itemgetter
 
 from rapidfuzz import fuzz, process
 
 from matching.engine import (
+    AREA_POINTS,
     Match,
     ProfileView,
     TenderView,
-    evaluate,
+    area_reason_for,
+    cpv_reason_for,
+    cpv_relation,
     is_open,
     profile_view,
-    sort_matches,
+    region_departements,
+    score_and_reasons,
     tender_text_fields,
     tender_view,
 )
 from matching.keywords import TOKEN_THRESHOLD, TenderText, Tokens, length_window
 from matching.profile import Profile
+from matching.reasons import Reason
 from tenders.model import Reserved, Tender
+from tenders.reference import all_regions
+
+ALL_FRANCE = "FR"  # bucket of the profiles covering all of France (no département has this code)
 
 _EMPTY: frozenset[str] = frozenset()
+_NO_PROFILES: frozenset[int] = frozenset()
+_BULK = 8  # from this length on, a candidate list is filtered with set operations
+_BY_STRUCTURE = attrgetter("structure_id")
+
+# (-points, profile code, profile prefix, (reason, points)) of a tender code
+CpvEntry = tuple[int, str, str, tuple[Reason, int]]
+_RANK = itemgetter(0, 1)
+_RANK_WITH_POSITION = itemgetter(0, 1, 2)  # (-points, tender code position, profile code)
 
 
 class ProfileIndex:
     def __init__(self, profiles: Iterable[Profile]) -> None:
         self.views: list[ProfileView] = [profile_view(profile) for profile in profiles]
-        exact: dict[str, set[int]] = defaultdict(set)
-        covering: dict[str, set[int]] = defaultdict(set)
+        exact: dict[str, list[int]] = defaultdict(list)
+        by_area: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+        keywords_by_area: dict[str, dict[Tokens, list[int]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
         by_departement: dict[str, set[int]] = defaultdict(set)
         keyword_profiles: dict[Tokens, set[int]] = defaultdict(set)
+        excluded_profiles: dict[Tokens, set[int]] = defaultdict(set)
         vocabulary: set[str] = set()
-        self.all_france: set[int] = set()
         self.siae: set[int] = set()
         self.disability: set[int] = set()
+        self.value_caps: list[float | None] = []
         for position, view in enumerate(self.views):
-            for prefix, _code in view.codes:
-                exact[prefix].add(position)
-                for level in range(2, len(prefix) + 1):
-                    covering[prefix[:level]].add(position)
-            for code in view.departements:
-                by_departement[code].add(position)
-            if view.all_france:
-                self.all_france.add(position)
+            prefixes = [prefix for prefix, _code in view.codes]
+            for prefix in prefixes:
+                exact[prefix].append(position)
+            buckets = [*view.departements, ALL_FRANCE] if view.all_france else view.departements
+            for bucket in buckets:
+                by_departement[bucket].add(position)
+                bucket_index = by_area[bucket]
+                for prefix in prefixes:
+                    bucket_index[prefix].append(position)
+                bucket_keywords = keywords_by_area[bucket]
+                for _typed, toks in view.keywords:
+                    bucket_keywords[toks].append(position)
             if view.siae:
                 self.siae.add(position)
             if view.disability:
                 self.disability.add(position)
+            self.value_caps.append(view.value_cap)
             for _typed, toks in view.keywords:
                 keyword_profiles[toks].add(position)
                 vocabulary.update(toks)
             for toks in view.excluded:
+                excluded_profiles[toks].add(position)
                 vocabulary.update(toks)
-        self.reserved_eligible = self.siae | self.disability
-        self.exact = dict(exact)
-        self.covering = dict(covering)
+        # Tuples (several hundred thousand small lists, read only from now on), largest capacity
+        # first: the walk through a list stops at the first profile too small for the tender.
+        caps = [math.inf if cap is None else cap for cap in self.value_caps]
+        self.caps_or_inf = caps
+        self.neg_cap = lambda i: -caps[i]  # sort key of the lists below, for bisect
+        self.bulk_from = _BULK
+
+        def by_capacity(members: list[int]) -> tuple[int, ...]:
+            return tuple(sorted(members, key=lambda i: -caps[i]))
+
+        self.exact = {prefix: by_capacity(members) for prefix, members in exact.items()}
+        self.by_area = {
+            bucket: {prefix: by_capacity(members) for prefix, members in index.items()}
+            for bucket, index in by_area.items()
+        }
+        self.keywords_by_area = {
+            bucket: {toks: tuple(members) for toks, members in index.items()}
+            for bucket, index in keywords_by_area.items()
+        }
         self.by_departement = dict(by_departement)
+        self.reserved_eligible = self.siae | self.disability
+        self.structure_ids = [view.structure_id for view in self.views]
+        self.keyword_typed = [tuple(typed for typed, _ in view.keywords) for view in self.views]
+        self.keyword_tokens = [tuple(toks for _, toks in view.keywords) for view in self.views]
+        self.unique_ids = len(set(self.structure_ids)) == len(self.structure_ids)
+        descendants: dict[str, list[str]] = defaultdict(list)
+        for prefix in sorted(self.exact):
+            for level in range(2, len(prefix) + 1):
+                descendants[prefix[:level]].append(prefix)
+        self.descendants = dict(descendants)
+        self._related: dict[tuple[str, str | None], tuple[CpvEntry, ...]] = {}
+        self.region_full: dict[str, set[int]] = {}
+        for reg in all_regions():
+            members = [self.by_departement.get(code, set()) for code in reg.departements]
+            self.region_full[reg.code] = set.intersection(*members) if members else set()
         self.keyword_profiles = dict(keyword_profiles)
-        by_first: dict[str, list[Tokens]] = defaultdict(list)
-        for toks in self.keyword_profiles:
-            by_first[toks[0]].append(toks)
-        self.keywords_by_first_token = dict(by_first)
-        buckets: dict[tuple[str, int], list[str]] = defaultdict(list)
+        self.excluded_profiles = dict(excluded_profiles)
+        self.keywords_by_first_token = _by_first_token(self.keyword_profiles)
+        self.excluded_by_first_token = _by_first_token(self.excluded_profiles)
+        word_buckets: dict[tuple[str, int], list[str]] = defaultdict(list)
         for word in sorted(vocabulary):
-            buckets[(word[0], len(word))].append(word)
-        self._buckets = dict(buckets)
+            word_buckets[(word[0], len(word))].append(word)
+        self._word_buckets = dict(word_buckets)
         self._choices: dict[tuple[str, int], list[str]] = {}
         self._word_cache: dict[str, tuple[str, ...]] = {}
 
@@ -100,7 +169,7 @@ class ProfileIndex:
             choices = [
                 word
                 for size in length_window(length)
-                for word in self._buckets.get((first, size), ())
+                for word in self._word_buckets.get((first, size), ())
             ]
             self._choices[key] = choices
         return choices
@@ -128,37 +197,64 @@ class ProfileIndex:
         text = TenderText(fields, similar_tokens=lambda token: frozen.get(token, _EMPTY))
         return text, list(frozen)
 
-    # -- matching ---------------------------------------------------------------------------
-
-    def candidates(self, view: TenderView, found_words: Iterable[str]) -> set[int]:
-        """Positions (in `self.views`) of the profiles that may match; a superset."""
-        found: set[int] = set()
-        for prefix, _code, _lot in view.codes:
-            narrower = self.covering.get(prefix)
-            if narrower:
-                found |= narrower
-            for level in range(2, len(prefix)):
-                broader = self.exact.get(prefix[:level])
-                if broader:
-                    found |= broader
-        for vocabulary_word in found_words:
-            for keyword in self.keywords_by_first_token.get(vocabulary_word, ()):
-                if view.text.has(keyword):
-                    found |= self.keyword_profiles[keyword]
-        if view.departements:
-            in_area = found & self.all_france
-            for code in view.departements:
-                local = self.by_departement.get(code)
-                if local:
-                    in_area |= found & local
-            found = in_area
-        if view.reserved == Reserved.SIAE:
-            found &= self.siae
-        elif view.reserved == Reserved.DISABILITY:
-            found &= self.disability
-        elif view.reserved == Reserved.BOTH:
-            found &= self.reserved_eligible
+    @staticmethod
+    def _keywords_in(
+        text: TenderText, found_words: list[str], by_first: dict[str, list[Tokens]]
+    ) -> list[Tokens]:
+        """The indexed keywords found in the text."""
+        found: list[Tokens] = []
+        for word in found_words:
+            for keyword in by_first.get(word, ()):
+                # A one-word keyword is in the text as soon as its word is (found_words).
+                if len(keyword) == 1 or text.has(keyword):
+                    found.append(keyword)
         return found
+
+    # -- CPV --------------------------------------------------------------------------------
+
+    def _related_to(self, t_prefix: str, lot: str | None) -> tuple[CpvEntry, ...]:
+        """The profile prefixes related to a tender code, best first: (points, profile code)
+        order, each with its reason (cached: the same tender codes come back often)."""
+        key = (t_prefix, lot)
+        related = self._related.get(key)
+        if related is None:
+            prefixes = list(self.descendants.get(t_prefix, ()))
+            prefixes += [
+                t_prefix[:k] for k in range(2, len(t_prefix)) if t_prefix[:k] in self.exact
+            ]
+            t_code = t_prefix.ljust(8, "0")
+            out = []
+            for p_prefix in prefixes:
+                relation = cpv_relation(t_prefix, p_prefix)
+                if relation is not None:  # always, by construction
+                    p_code = p_prefix.ljust(8, "0")
+                    reason = cpv_reason_for(t_code, p_code, relation[0], lot)
+                    out.append((-relation[1], p_code, p_prefix, (reason, relation[1])))
+            out.sort(key=_RANK)
+            related = self._related[key] = tuple(out)
+        return related
+
+    def _cpv_entries(self, view: TenderView) -> list[tuple[str, tuple[Reason, int]]]:
+        """(profile prefix, (reason, points)): the best pair of each related profile prefix, best
+        first, as in engine.cpv_reason (points, then tender code order, then profile code)."""
+        if len(view.codes) == 1:
+            t_prefix, _t_code, lot = view.codes[0]
+            return [(p_prefix, cpv) for _, _, p_prefix, cpv in self._related_to(t_prefix, lot)]
+        ranked = [
+            (minus_points, position, p_code, p_prefix, cpv)
+            for position, (t_prefix, _t_code, lot) in enumerate(view.codes)
+            for minus_points, p_code, p_prefix, cpv in self._related_to(t_prefix, lot)
+        ]
+        ranked.sort(key=_RANK_WITH_POSITION)
+        # A profile prefix related to several tender codes only counts with its best pair: its
+        # profiles have all been met by then.
+        best: dict[str, tuple[Reason, int]] = {}
+        for _, _, _, p_prefix, cpv in ranked:
+            if p_prefix not in best:
+                best[p_prefix] = cpv
+        return list(best.items())
+
+    # -- matching ---------------------------------------------------------------------------
 
     def match(self, tender: Tender, now: datetime) -> list[Match]:
         """Matching structures, by score (highest first) then structure id; same as brute force."""
@@ -166,7 +262,165 @@ class ProfileIndex:
             return []
         text, found_words = self._tender_text(tender)
         view = tender_view(tender, text)
-        # Profile order, so that equal keys sort exactly as in the brute-force path.
-        candidates = sorted(self.candidates(view, found_words))
-        matches = (evaluate(self.views[i], view) for i in candidates)
-        return sort_matches(m for m in matches if m is not None)
+        entries = self._cpv_entries(view)
+        matched = self._keywords_in(text, found_words, self.keywords_by_first_token)
+        keywords_found = set(matched)
+        vetoed: set[int] = set()
+        for keyword in self._keywords_in(text, found_words, self.excluded_by_first_token):
+            vetoed |= self.excluded_profiles[keyword]
+        reserved = view.reserved
+        eligible: set[int] | None = {
+            Reserved.SIAE: self.siae,
+            Reserved.DISABILITY: self.disability,
+            Reserved.BOTH: self.reserved_eligible,
+        }.get(reserved)
+        value = -math.inf if view.value is None else view.value
+        caps = self.caps_or_inf
+        siae = self.siae if view.social_clause else _NO_PROFILES
+        structure_ids = self.structure_ids
+
+        # (profiles by prefix, by keyword, area reason, region reason and its profiles)
+        buckets: list[tuple[dict, dict, tuple[Reason, int], tuple | None, set[int]]] = []
+        if view.departements:
+            for code in view.departements:
+                region_code, _members = region_departements(code)
+                region = (area_reason_for("region", code, region_code), AREA_POINTS["region"])
+                buckets.append(
+                    (
+                        self.by_area.get(code, {}),
+                        self.keywords_by_area.get(code, {}),
+                        (area_reason_for("departement", code), AREA_POINTS["departement"]),
+                        region if region_code is not None else None,
+                        self.region_full.get(region_code or "", set()),
+                    )
+                )
+            france = (area_reason_for("france", view.departements[0]), AREA_POINTS["france"])
+            buckets.append(
+                (
+                    self.by_area.get(ALL_FRANCE, {}),
+                    self.keywords_by_area.get(ALL_FRANCE, {}),
+                    france,
+                    None,
+                    set(),
+                )
+            )
+        else:
+            national = (area_reason_for("national"), AREA_POINTS["national"])
+            buckets.append((self.exact, self.keyword_profiles, national, None, set()))
+
+        seen: set[int] = set()
+        seen_add = seen.add
+        is_found = keywords_found.__contains__
+        keyword_typed, keyword_tokens = self.keyword_typed, self.keyword_tokens
+        neg_cap, bulk_from = self.neg_cap, self.bulk_from
+        get_structure_id = structure_ids.__getitem__
+        # Matches by score, each with the profile positions (for repeated structure ids).
+        by_score: dict[int, tuple[list[Match], list[int]]] = {}
+        # Profiles with the same rule results share one score, reasons tuple and output lists:
+        # (id(cpv), id(place), social, keywords found) -> (score, reasons, matches, positions).
+        assembled: dict[tuple, tuple[int, tuple[Reason, ...], list[Match], list[int]]] = {}
+
+        def result_for(cpv, found, place, social):
+            key = (id(cpv), id(place), social, found)
+            result = assembled.get(key)
+            if result is None:
+                score, reasons = score_and_reasons(cpv, found, place, reserved, social)
+                lists = by_score.get(score) or by_score.setdefault(score, ([], []))
+                result = assembled[key] = (score, reasons, *lists)
+            return result
+
+        def add_group(group: set[int], cpv, place) -> None:
+            for part, social in ((group & siae, True), (group - siae, False)):
+                if part:
+                    score, reasons, same_score, positions = result_for(cpv, (), place, social)
+                    ids = list(part)
+                    same_score += map(
+                        Match, map(get_structure_id, ids), repeat(score), repeat(reasons)
+                    )
+                    positions += ids
+
+        for index, keyword_index, area, region, region_members in buckets:
+            by_keyword: set[int] = set()  # the profiles of this bucket with a keyword found
+            for keyword in matched:
+                by_keyword.update(keyword_index.get(keyword, ()))
+            # Profiles with a related CPV code, best pair first; then those found by keyword only.
+            sources = [
+                (members, cpv) for p_prefix, cpv in entries if (members := index.get(p_prefix))
+            ]
+            sources.append((sorted(by_keyword - seen), None))
+            if region is None:
+                region_members = _NO_PROFILES
+            for members, cpv in sources:
+                if cpv is not None and len(members) >= bulk_from:
+                    # A long list: the same rules as below, with set operations. Lists are by
+                    # decreasing capacity, so the profiles large enough are a prefix of it.
+                    if value > caps[members[-1]]:
+                        members = members[: bisect_right(members, -value, key=neg_cap)]
+                    fresh = set(members)
+                    fresh -= seen
+                    if not fresh:
+                        continue
+                    seen |= fresh
+                    if eligible is not None:
+                        fresh &= eligible
+                    if vetoed:
+                        fresh -= vetoed
+                    survivors = fresh & by_keyword  # their keywords are listed one by one
+                    if survivors:
+                        fresh -= survivors
+                    if fresh and region_members:
+                        in_region = fresh & region_members
+                        if in_region:
+                            fresh -= in_region
+                            add_group(in_region, cpv, region)
+                    if fresh:
+                        add_group(fresh, cpv, area)
+                else:
+                    survivors = []
+                    for i in members:
+                        if i in seen:
+                            continue
+                        seen_add(i)
+                        # Rules 2 (reserved), 3 (capacity), 6 (veto); rule 4 is the bucket.
+                        if value > caps[i]:
+                            if cpv is None:
+                                continue
+                            break  # the rest of this list has smaller capacities
+                        if (eligible is not None and i not in eligible) or i in vetoed:
+                            continue
+                        survivors.append(i)
+                cpv_id = id(cpv)
+                for i in survivors:
+                    if i not in by_keyword:
+                        found = ()
+                    elif len(typed := keyword_typed[i]) == 1:  # its only keyword was found
+                        found = typed
+                    else:
+                        found = tuple(compress(typed, map(is_found, keyword_tokens[i])))
+                    place = region if i in region_members else area
+                    social = i in siae
+                    key = (cpv_id, id(place), social, found)  # result_for, inlined
+                    result = assembled.get(key) or result_for(cpv, found, place, social)
+                    result[2].append(Match(structure_ids[i], result[0], result[1]))
+                    result[3].append(i)
+
+        matches: list[Match] = []
+        for score in sorted(by_score, reverse=True):
+            same_score, positions = by_score[score]
+            if self.unique_ids:
+                same_score.sort(key=_BY_STRUCTURE)
+                matches += same_score
+            else:  # repeated structure ids (unusual): profile order, as brute force does
+                order = sorted(
+                    range(len(same_score)),
+                    key=lambda k: (same_score[k].structure_id, positions[k]),
+                )
+                matches += [same_score[k] for k in order]
+        return matches
+
+
+def _by_first_token(keywords: dict[Tokens, set[int]]) -> dict[str, list[Tokens]]:
+    out: dict[str, list[Tokens]] = defaultdict(list)
+    for toks in keywords:
+        out[toks[0]].append(toks)
+    return dict(out)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ from babel.messages.pofile import read_po
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from benchmarks import matching as bench
 from matching.engine import Match, brute_force_match
 from matching.index import ProfileIndex
 from matching.keywords import TenderText, keyword_tokens, similar, similar_in, text_tokens
@@ -120,6 +122,15 @@ def test_cpv_unrelated_codes_and_siblings_do_not_match():
     )
     # Siblings under the same group are not within each other.
     assert match([profile(cpv_codes=("77320000",))], tender(title="Marché")) == []
+
+
+def test_cpv_tie_goes_to_the_smallest_profile_code():
+    # Tender 03212210 (7 significant digits): the division 03 is 5 levels up (60 - 25 = 35) and
+    # 03212211 one level down (40 - 5 = 35). Equal points: the smaller code is reported.
+    p = profile(cpv_codes=("03212211", "03000000"))
+    m = only([p], tender(title="Marché", cpv_codes=["03212210"]))
+    assert m.reasons[0] == Reason.of("cpv", code="03212210", field="03000000", relation="within")
+    assert m.score == 35 + 10
 
 
 def test_cpv_from_a_lot_names_the_lot():
@@ -505,7 +516,13 @@ text = st.lists(words, max_size=6).map(" ".join)
 @st.composite
 def profiles(draw) -> list[Profile]:
     count = draw(st.integers(0, 25))
-    ids = draw(st.lists(st.integers(1, 10_000), min_size=count, max_size=count, unique=True))
+    # Structure ids are unique in practice; repeated ones take the index's other sorting path.
+    unique = draw(st.booleans())
+    ids = draw(
+        st.lists(
+            st.integers(1, 10_000 if unique else 8), min_size=count, max_size=count, unique=unique
+        )
+    )
     out = []
     for structure_id in ids:
         area = draw(st.sampled_from(["some", "region", "france", "none"]))
@@ -559,8 +576,27 @@ def tenders(draw) -> Tender:
 @given(profiles(), st.lists(tenders(), min_size=1, max_size=4))
 def test_index_equals_brute_force(profiles, tenders):
     index = ProfileIndex(profiles)  # one index, several tenders: its caches are shared
+    every_list_in_bulk = ProfileIndex(profiles)
+    every_list_in_bulk.bulk_from = 1  # the set-operations path, whatever the list length
     for t in tenders:
-        assert index.match(t, NOW) == brute_force_match(profiles, t, NOW)
+        expected = brute_force_match(profiles, t, NOW)
+        assert index.match(t, NOW) == expected
+        assert every_list_in_bulk.match(t, NOW) == expected
+
+
+def test_index_equals_brute_force_on_benchmark_data():
+    """Realistic data (the benchmark's generator): long candidate lists, every rule at once."""
+    rng = random.Random(7)
+    world = bench.World()
+    profiles = bench.make_profiles(world, rng, 3000)
+    tenders = bench.make_tenders(world, rng, 80)
+    index = ProfileIndex(profiles)
+    pairs = 0
+    for t in tenders:
+        expected = brute_force_match(profiles, t, bench.NOW)
+        assert index.match(t, bench.NOW) == expected
+        pairs += len(expected)
+    assert pairs > 500
 
 
 def test_index_is_exercised_by_the_random_data():
