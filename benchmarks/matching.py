@@ -1,6 +1,7 @@
 """Matching benchmark: the profile index against brute force on realistic random data.
 
-    python -m benchmarks.matching --tenders 2000 --profiles 100000 --seed 1
+    python benchmarks/matching.py --tenders 2000 --profiles 100000 --seed 1
+    (or: python -m benchmarks.matching …, from the project root)
 
 Profiles and tenders are drawn from the real CPV tree and département list (tenders.reference):
 profiles with 1-8 CPV codes around one or two trades at various levels, 1-10 départements around a
@@ -27,13 +28,25 @@ import sys
 import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from matching.engine import brute_force_match, is_open
-from matching.index import ProfileIndex
-from matching.profile import DISABILITY_FAMILIES, SIAE_FAMILIES, Profile
-from tenders.model import Lot, NoticeKind, Reserved, Tender
-from tenders.reference import all_cpv, all_departements, all_regions, cpv_get, cpv_level
-from tenders.text import STOPWORDS, fold
+if not __package__:
+    # Run as a file, this folder comes first on sys.path and this very file would shadow the
+    # `matching` package: look in the project root instead.
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from matching.engine import brute_force_match, is_open  # noqa: E402
+from matching.index import ProfileIndex  # noqa: E402
+from matching.profile import DISABILITY_FAMILIES, SIAE_FAMILIES, Profile  # noqa: E402
+from tenders.model import Lot, NoticeKind, Reserved, Tender  # noqa: E402
+from tenders.reference import (  # noqa: E402
+    all_cpv,
+    all_departements,
+    all_regions,
+    cpv_get,
+    cpv_level,
+)
+from tenders.text import STOPWORDS, fold  # noqa: E402
 
 NOW = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 

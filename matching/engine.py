@@ -206,10 +206,13 @@ def reserved_allows(view: ProfileView, reserved: Reserved) -> bool:
 
 @lru_cache(maxsize=256)
 def region_departements(departement_code: str) -> tuple[str | None, frozenset[str]]:
-    """(region code, its départements) of a département; (None, empty) when unknown."""
+    """(region code, its départements) of a département; (None, empty) when unknown, or when the
+    region is that one département (overseas: "your region Guadeloupe" would say nothing more)."""
     dept = departement(departement_code)
     reg = region(dept.region_code) if dept else None
-    return (reg.code, frozenset(reg.departements)) if reg else (None, frozenset())
+    if reg is None or len(reg.departements) < 2:
+        return None, frozenset()
+    return reg.code, frozenset(reg.departements)
 
 
 # Reasons are immutable values: the common ones are built once and shared by every match.

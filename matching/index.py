@@ -330,7 +330,8 @@ class ProfileIndex:
             return result
 
         def add_group(group: set[int], cpv, place) -> None:
-            for part, social in ((group & siae, True), (group - siae, False)):
+            parts = ((group & siae, True), (group - siae, False)) if siae else ((group, False),)
+            for part, social in parts:
                 if part:
                     score, reasons, same_score, positions = result_for(cpv, (), place, social)
                     ids = list(part)

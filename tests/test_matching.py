@@ -257,6 +257,13 @@ def test_area_whole_region_is_said_so():
     assert m.reasons[1].get("scope") == "departement"
 
 
+def test_area_one_departement_region_is_just_the_departement():
+    m = only(
+        [profile(cpv_codes=("77300000",), departements=("971",))], tender(departements=["971"])
+    )
+    assert en(m.reasons)[1] == "Guadeloupe (971) is in your area"
+
+
 def test_area_all_france():
     m = only([profile(cpv_codes=("77300000",), departements=(), all_france=True)], tender())
     assert en(m.reasons)[1] == "Loire (42): you cover all of France"
