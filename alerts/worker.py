@@ -363,9 +363,17 @@ class DeliveryWorker:
                     await self.recover()
                     next_recovery = clock() + config.lease_s / 2
                 claimed = 0
+                lanes_idle = False
                 if self._backlog < config.low_water():
+                    lanes_idle = self._backlog == 0  # then no lane writes during this claim
                     claimed = await self._claim()
                 if once and not claimed and self._backlog == 0:
+                    if not lanes_idle:
+                        # A lane finished while the claim ran: what it put back due at once (a
+                        # deadline passed before the send, a moved chat) may have been committed
+                        # after the claim looked. Only an empty claim made with every lane done
+                        # ends the pass.
+                        continue
                     if not (config.once_linger_s and await self._has_due_soon(
                             config.once_linger_s)):
                         break

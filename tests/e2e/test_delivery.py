@@ -516,13 +516,12 @@ async def test_the_same_worker_as_a_job_of_the_bot(engine, db_url, fake_server):
         await stop_delivery(application)
 
 
-async def test_a_deadline_passing_while_queued_drops_only_that_item(engine, fake_server, sender,
-                                                                   monkeypatch):
-    """Prepared, then the clock passes one tender's deadline before the send: the digest is
-    prepared again without it (that delivery dies with its reason), the other item goes."""
+async def _run_past_a_deadline(engine, fake_server, bot, monkeypatch):
+    """A daily digest of two tenders, prepared; then the clock passes one tender's deadline
+    before the send. Runs one `once` pass; returns its stats, the chat, the member and both
+    tenders."""
     import alerts.worker as worker_module
 
-    token, bot = sender
     chat_id = fake_server.new_user_id()
     yesterday = BASE - timedelta(days=1)
     with _session(engine) as session:
@@ -550,6 +549,11 @@ async def test_a_deadline_passing_while_queued_drops_only_that_item(engine, fake
         stats = await worker.run(once=True)
     finally:
         worker.close()
+    return stats, chat_id, member, soon, later
+
+
+def _check_only_that_item_dropped(engine, fake_server, token, stats, chat_id, member, soon,
+                                  later) -> None:
     assert stats.released == 1 and stats.messages == 1
     (digest,) = fake_server.bot(token).messages(chat_id)
     assert "Marché tranquille" in digest.text and "bientôt clos" not in digest.text
@@ -557,3 +561,48 @@ async def test_a_deadline_passing_while_queued_drops_only_that_item(engine, fake
         by_tender = {d.tender_id: d for d in deliveries(session, member_id=member.id)}
     assert by_tender[soon.id].status == "dead" and "deadline" in by_tender[soon.id].last_error
     assert by_tender[later.id].status == "sent"
+
+
+async def test_a_deadline_passing_while_queued_drops_only_that_item(engine, fake_server, sender,
+                                                                   monkeypatch):
+    """Prepared, then the clock passes one tender's deadline before the send: the digest is
+    prepared again without it (that delivery dies with its reason), the other item goes."""
+    token, bot = sender
+    result = await _run_past_a_deadline(engine, fake_server, bot, monkeypatch)
+    _check_only_that_item_dropped(engine, fake_server, token, *result)
+
+
+async def test_a_once_pass_claims_what_a_lane_released_during_its_last_claim(
+        engine, fake_server, sender, monkeypatch):
+    """The same, with the interleaving that timing only sometimes gives: the lane puts the digest
+    back (due at once) just after the loop's next claim looked, and finishes before that claim
+    returns empty. The pass must not end there: it claims again and sends the digest."""
+    import threading
+
+    import alerts.claims as claims_module
+
+    token, bot = sender
+    real_claim, real_release = claims_module.claim_due, claims_module.release
+    claim_calls = itertools.count(1)
+    looked, released = threading.Event(), threading.Event()
+
+    def claim_due(session, **kwargs):
+        ids = real_claim(session, **kwargs)
+        if next(claim_calls) == 2:  # the claim right after the digest was dispatched
+            assert ids == []  # the digest's rows are still `sending`
+            session.commit()  # (SQLite: let the release write)
+            looked.set()
+            assert released.wait(30), "the lane never released the digest"
+        return ids
+
+    def release(session, ids, **kwargs):
+        assert looked.wait(30), "the loop never claimed again"
+        real_release(session, ids, **kwargs)
+        session.commit()
+        released.set()
+
+    monkeypatch.setattr(claims_module, "claim_due", claim_due)
+    monkeypatch.setattr(claims_module, "release", release)
+    result = await _run_past_a_deadline(engine, fake_server, bot, monkeypatch)
+    assert released.is_set()  # the interleaving happened
+    _check_only_that_item_dropped(engine, fake_server, token, *result)
