@@ -38,9 +38,19 @@ log = logging.getLogger(__name__)
 warnings.filterwarnings("ignore", message=".*per_message.*", category=PTBUserWarning)
 
 
+def _warm_reference_data() -> None:
+    from tenders import reference
+
+    for lang in ("fr", "en"):
+        reference.cpv_search("entretien", limit=1, lang=lang)
+    reference.parse_area("42")
+
+
 class CentraleApplication(Application):
     async def initialize(self) -> None:
         await super().initialize()
+        # Build the reference indexes now rather than on the first member's answer.
+        await asyncio.to_thread(_warm_reference_data)
         # Here rather than in post_init, which only run_polling calls.
         try:
             await commands.set_commands(self)

@@ -12,7 +12,7 @@ import json
 from copy import deepcopy
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from telegram.ext import BasePersistence, PersistenceInput
@@ -30,6 +30,15 @@ class SQLPersistence(BasePersistence):
             update_interval=60,
         )
         self.engine = engine
+        # Built once: an answer costs one prepared statement, not a new construct per row.
+        table = BotState.__table__
+        insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        statement = insert(table)
+        self._upsert = statement.on_conflict_do_update(
+            index_elements=["kind", "key"],
+            set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at})
+        self._delete = delete(table).where(table.c.kind == bindparam("k"),
+                                           table.c.key == bindparam("y"))
         self._pending: dict[tuple[str, str], Any] = {}
         self._lock = asyncio.Lock()
 
@@ -100,17 +109,13 @@ class SQLPersistence(BasePersistence):
         await self.commit()
 
     def _write(self, pending: dict[tuple[str, str], Any]) -> None:
-        dialect = self.engine.dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         now = utcnow()
+        rows = [{"kind": kind, "key": key, "value": value, "updated_at": now}
+                for (kind, key), value in pending.items() if value is not _DELETE]
+        gone = [{"k": kind, "y": key} for (kind, key), value in pending.items()
+                if value is _DELETE]
         with self.engine.begin() as connection:
-            for (kind, key), value in pending.items():
-                if value is _DELETE:
-                    connection.execute(delete(BotState).where(
-                        BotState.kind == kind, BotState.key == key))
-                    continue
-                statement = insert(BotState).values(kind=kind, key=key, value=value,
-                                                    updated_at=now)
-                connection.execute(statement.on_conflict_do_update(
-                    index_elements=["kind", "key"],
-                    set_={"value": statement.excluded.value, "updated_at": now}))
+            if rows:
+                connection.execute(self._upsert, rows)
+            if gone:
+                connection.execute(self._delete, gone)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import re
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -143,7 +144,7 @@ class _CpvIndex:
     label_tokens: list[frozenset[str]]
     content_sizes: list[int]  # label tokens that are not generic
     postings: dict[str, list[int]]  # token -> label indices
-    vocabulary: list[str] = field(default_factory=list)
+    vocabulary: list[str] = field(default_factory=list)  # sorted, for prefix look-ups
 
 
 @lru_cache(maxsize=2)
@@ -157,7 +158,7 @@ def _cpv_index(lang: str) -> _CpvIndex:
         index.content_sizes.append(max(1, len(words - generic)))
         for word in words:
             index.postings[word].append(i)
-    index.vocabulary = list(index.postings)
+    index.vocabulary = sorted(index.postings)
     return index
 
 
@@ -198,9 +199,11 @@ def _token_matches(query_token: str, vocabulary: list[str], lang: str) -> dict[s
     if query_token in vocabulary_set:
         found[query_token] = 100.0
     if len(query_token) >= 4:
-        for word in vocabulary:
-            if word.startswith(query_token) and word not in found:
-                found[word] = 90.0
+        # The vocabulary is sorted: the words it begins are one contiguous run.
+        for word in vocabulary[bisect_left(vocabulary, query_token):]:
+            if not word.startswith(query_token):
+                break
+            found.setdefault(word, 90.0)
     for word in _SYNONYMS[lang].get(query_token, ()):
         if word in vocabulary_set:
             found.setdefault(word, 85.0)
@@ -225,6 +228,12 @@ _SERVICE_BONUS = 2.0
 
 
 def cpv_search(text: str, limit: int = 5, lang: str = "fr") -> list[CpvCode]:
+    """The closest CPV codes to a free description of activities (see `_cpv_search`)."""
+    return list(_cpv_search(text, limit, lang))
+
+
+@lru_cache(maxsize=1024)  # members of one trade describe it with the same few words
+def _cpv_search(text: str, limit: int, lang: str) -> tuple[CpvCode, ...]:
     """Closest CPV codes to a free description of activities, best first.
 
     Score of a label = 70 % coverage (how well each query word is matched by some label word)
@@ -235,10 +244,10 @@ def cpv_search(text: str, limit: int = 5, lang: str = "fr") -> list[CpvCode]:
     lang = "en" if lang.lower().startswith("en") else "fr"
     direct = cpv_get(text.strip()) if normalise_cpv(text) else None
     if direct is not None:
-        return [direct]
+        return (direct,)
     query = list(dict.fromkeys(tokens(text, lang)))
     if not query or limit <= 0:
-        return []
+        return ()
     index = _cpv_index(lang)
     generic = _GENERIC[lang]
     best: dict[int, list[float]] = {}
@@ -262,7 +271,7 @@ def cpv_search(text: str, limit: int = 5, lang: str = "fr") -> list[CpvCode]:
         ranked.append((-score, cpv_level(code), code))
     ranked.sort()
     table = _cpv_table()
-    return [table[code] for _, _, code in ranked[:limit]]
+    return tuple(table[code] for _, _, code in ranked[:limit])
 
 
 # --------------------------------------------------------------------------------------------

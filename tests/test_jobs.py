@@ -4,7 +4,7 @@ then deliveries, reminders; with `now` injected."""
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
@@ -190,9 +190,13 @@ async def test_ingest_job_runs_in_a_thread_and_skips_overlaps(engine, settings, 
 async def test_reminders_job(engine, settings):
     member_id = make_member(engine, 7003)
     now = datetime.now(UTC)
+    # The job reads the wall clock: noon (Paris) the day after tomorrow is two calendar days
+    # away whatever the hour the test runs at.
+    deadline = datetime.combine(now.astimezone(TZ).date() + timedelta(days=2), time(12),
+                                tzinfo=TZ)
     with session_scope(engine) as session:
         tender = TenderRow(source="boamp", source_id="x", title="Nettoyage", content_hash="h",
-                           deadline=now + timedelta(days=2, hours=1))
+                           deadline=deadline)
         session.add(tender)
         session.flush()
         session.add(Interest(member_id=member_id, tender_id=tender.id, signal="interested",
