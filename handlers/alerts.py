@@ -16,7 +16,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
-    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
@@ -24,7 +23,7 @@ from telegram.ext import (
 
 from alerts import actions
 from alerts.render import Keyboard, alert_keyboard
-from handlers.common import in_db, lang_of
+from handlers.common import final, in_db, lang_of
 
 log = logging.getLogger(__name__)
 
@@ -172,22 +171,13 @@ async def resume_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await update.effective_chat.send_message(escape(text))
 
 
-def _final(callback):
-    """Handled here: the diagnostic conversation (group 0) must not see the update too."""
-    async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await callback(update, context)
-        raise ApplicationHandlerStop
-
-    return run
-
-
 def register(application: Application) -> None:
-    application.add_handler(CallbackQueryHandler(_final(on_alert_button), pattern=r"^a\|"),
+    application.add_handler(CallbackQueryHandler(final(on_alert_button), pattern=r"^a\|"),
                             group=-1)
-    application.add_handler(CallbackQueryHandler(_final(on_menu_button), pattern=r"^al\|"),
+    application.add_handler(CallbackQueryHandler(final(on_menu_button), pattern=r"^al\|"),
                             group=-1)
-    application.add_handler(CommandHandler(["alertes", "alerts"], _final(alerts_command)),
+    application.add_handler(CommandHandler(["alertes", "alerts"], final(alerts_command)),
                             group=-1)
-    application.add_handler(CommandHandler("pause", _final(pause_command)), group=-1)
-    application.add_handler(CommandHandler(["reprendre", "resume"], _final(resume_command)),
+    application.add_handler(CommandHandler("pause", final(pause_command)), group=-1)
+    application.add_handler(CommandHandler(["reprendre", "resume"], final(resume_command)),
                             group=-1)

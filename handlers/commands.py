@@ -8,14 +8,13 @@ from html import escape
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     Application,
-    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     ConversationHandler,
 )
 
-from handlers.common import in_db, say, tr
+from handlers.common import final, in_db, say, tr
 from locales import LANGUAGES, N_, gettext_for
 from store import members
 
@@ -107,18 +106,9 @@ async def closed_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
     return ConversationHandler.END
 
 
-def _final(callback):
-    """Handled here: the conversation (group 0) must not see the update too."""
-    async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await callback(update, context)
-        raise ApplicationHandlerStop
-
-    return run
-
-
 def register(application: Application) -> None:
-    application.add_handler(CommandHandler(["aide", "help"], _final(help_command)), group=-1)
-    application.add_handler(CommandHandler("langue", _final(language_command)), group=-1)
-    application.add_handler(CallbackQueryHandler(_final(language_chosen), pattern=r"^lang\|"),
+    application.add_handler(CommandHandler(["aide", "help"], final(help_command)), group=-1)
+    application.add_handler(CommandHandler("langue", final(language_command)), group=-1)
+    application.add_handler(CallbackQueryHandler(final(language_chosen), pattern=r"^lang\|"),
                             group=-1)
-    application.add_handler(CommandHandler("mesdonnees", _final(my_data)), group=-1)
+    application.add_handler(CommandHandler("mesdonnees", final(my_data)), group=-1)

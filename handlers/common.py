@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from sqlmodel import Session
 from telegram import Update
-from telegram.ext import ContextTypes
+from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from locales import gettext_for, normalise_language
 from store.db import session_scope
@@ -43,3 +43,13 @@ async def in_db(context: ContextTypes.DEFAULT_TYPE, work: Callable[[Session], T]
 async def say(update: Update, text: str, **kwargs) -> None:
     """Send plain text (escaped) to the chat of the update."""
     await update.effective_chat.send_message(escape(text), **kwargs)
+
+
+def final(callback):
+    """A handler that ends the update's handling: registered before the diagnostic conversation
+    (group 0), whose entry points take any message or button, it keeps the update to itself."""
+    async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await callback(update, context)
+        raise ApplicationHandlerStop
+
+    return run

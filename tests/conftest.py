@@ -63,6 +63,23 @@ def engine(_schema):
 
 
 @pytest.fixture
+def empty_db_url(db_url, tmp_path):
+    """A database with no tables, as `centrale db upgrade` or `centrale run` meets it on a new
+    machine (a file for SQLite, a new database on the same PostgreSQL server)."""
+    if not db_url.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    name = f"centrale_e_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(db_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(db_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
 def is_postgres(db_url) -> bool:
     return db_url.startswith("postgresql")
 

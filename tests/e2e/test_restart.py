@@ -7,33 +7,14 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
-import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from store.db import make_engine
 from tests.fakebot.client import VirtualUser
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def empty_db_url(db_url, tmp_path):
-    """A database with no tables, as `centrale run` meets it on a new machine."""
-    if not db_url.startswith("postgresql"):
-        yield f"sqlite:///{tmp_path / 'restart.db'}"
-        return
-    name = f"centrale_restart_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(db_url).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(db_url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def start_bot(token: str, api_url: str, database_url: str, log: Path) -> subprocess.Popen:
