@@ -193,9 +193,8 @@ class ProfileIndex:
         for word in {word for field in fields for word in field}:
             for vocabulary_word in self._vocabulary_similar_to(word):
                 similar[vocabulary_word].add(word)
-        frozen = {word: frozenset(found) for word, found in similar.items()}
-        text = TenderText(fields, similar_tokens=lambda token: frozen.get(token, _EMPTY))
-        return text, list(frozen)
+        text = TenderText(fields, similar_tokens=lambda token: similar.get(token, _EMPTY))
+        return text, list(similar)
 
     @staticmethod
     def _keywords_in(
@@ -348,7 +347,7 @@ class ProfileIndex:
             sources = [
                 (members, cpv) for p_prefix, cpv in entries if (members := index.get(p_prefix))
             ]
-            sources.append((sorted(by_keyword - seen), None))
+            sources.append((by_keyword - seen, None))  # any order: matches are sorted at the end
             if region is None:
                 region_members = _NO_PROFILES
             for members, cpv in sources:

@@ -20,7 +20,7 @@ stationnement, panneaux verts". A keyword made only of stopwords matches nothing
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Set
 
 from rapidfuzz import fuzz, process
 
@@ -81,18 +81,18 @@ class TenderText:
     def __init__(
         self,
         fields: Iterable[Tokens],
-        similar_tokens: Callable[[str], frozenset[str]] | None = None,
+        similar_tokens: Callable[[str], Set[str]] | None = None,
     ) -> None:
         self.fields: tuple[Tokens, ...] = tuple(field for field in fields if field)
         self.vocabulary: frozenset[str] = frozenset(t for field in self.fields for t in field)
         self._similar_tokens = similar_tokens or self._similar_by_extract
-        self._token_cache: dict[str, frozenset[str]] = {}
+        self._token_cache: dict[str, Set[str]] = {}
         self._keyword_cache: dict[Tokens, bool] = {}
 
     def _similar_by_extract(self, token: str) -> frozenset[str]:
         return frozenset(similar_in(token, self.vocabulary))
 
-    def similar_tokens(self, token: str) -> frozenset[str]:
+    def similar_tokens(self, token: str) -> Set[str]:
         found = self._token_cache.get(token)
         if found is None:
             found = self._token_cache[token] = self._similar_tokens(token)
