@@ -68,6 +68,8 @@ _BY_STRUCTURE = attrgetter("structure_id")
 
 # (-points, profile code, profile prefix, (reason, points)) of a tender code
 CpvEntry = tuple[int, str, str, tuple[Reason, int]]
+# (profiles by CPV prefix, profiles by keyword, area reason, region reason, the region's profiles)
+Bucket = tuple[dict, dict, tuple[Reason, int], tuple[Reason, int] | None, set[int]]
 _RANK = itemgetter(0, 1)
 _RANK_WITH_POSITION = itemgetter(0, 1, 2)  # (-points, tender code position, profile code)
 
@@ -255,6 +257,36 @@ class ProfileIndex:
 
     # -- matching ---------------------------------------------------------------------------
 
+    def _buckets(self, view: TenderView) -> list[Bucket]:
+        """The area buckets a tender looks into, in the order of rule 4's reasons."""
+        if not view.departements:
+            national = (area_reason_for("national"), AREA_POINTS["national"])
+            return [(self.exact, self.keyword_profiles, national, None, set())]
+        buckets: list[Bucket] = []
+        for code in view.departements:
+            region_code, _members = region_departements(code)
+            region = (area_reason_for("region", code, region_code), AREA_POINTS["region"])
+            buckets.append(
+                (
+                    self.by_area.get(code, {}),
+                    self.keywords_by_area.get(code, {}),
+                    (area_reason_for("departement", code), AREA_POINTS["departement"]),
+                    region if region_code is not None else None,
+                    self.region_full.get(region_code or "", set()),
+                )
+            )
+        france = (area_reason_for("france", view.departements[0]), AREA_POINTS["france"])
+        buckets.append(
+            (
+                self.by_area.get(ALL_FRANCE, {}),
+                self.keywords_by_area.get(ALL_FRANCE, {}),
+                france,
+                None,
+                set(),
+            )
+        )
+        return buckets
+
     def match(self, tender: Tender, now: datetime) -> list[Match]:
         """Matching structures, by score (highest first) then structure id; same as brute force."""
         if not is_open(tender, now):
@@ -278,34 +310,7 @@ class ProfileIndex:
         siae = self.siae if view.social_clause else _NO_PROFILES
         structure_ids = self.structure_ids
 
-        # (profiles by prefix, by keyword, area reason, region reason and its profiles)
-        buckets: list[tuple[dict, dict, tuple[Reason, int], tuple | None, set[int]]] = []
-        if view.departements:
-            for code in view.departements:
-                region_code, _members = region_departements(code)
-                region = (area_reason_for("region", code, region_code), AREA_POINTS["region"])
-                buckets.append(
-                    (
-                        self.by_area.get(code, {}),
-                        self.keywords_by_area.get(code, {}),
-                        (area_reason_for("departement", code), AREA_POINTS["departement"]),
-                        region if region_code is not None else None,
-                        self.region_full.get(region_code or "", set()),
-                    )
-                )
-            france = (area_reason_for("france", view.departements[0]), AREA_POINTS["france"])
-            buckets.append(
-                (
-                    self.by_area.get(ALL_FRANCE, {}),
-                    self.keywords_by_area.get(ALL_FRANCE, {}),
-                    france,
-                    None,
-                    set(),
-                )
-            )
-        else:
-            national = (area_reason_for("national"), AREA_POINTS["national"])
-            buckets.append((self.exact, self.keyword_profiles, national, None, set()))
+        buckets = self._buckets(view)
 
         seen: set[int] = set()
         seen_add = seen.add
