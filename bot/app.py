@@ -118,11 +118,18 @@ def build_application(settings: Settings, engine: Engine | None = None,
                            link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .persistence(SQLPersistence(engine))
         .concurrent_updates(PerUserProcessor())
+        # httpcore scans its whole pool on each request: a pool the size of the concurrency
+        # (not PTB's 256) keeps that cheap; waiting for a free connection is fine.
+        .connection_pool_size(64)
+        .pool_timeout(30)
     )
     if request is not None:  # the terminal demo's in-process transport
         builder = builder.request(request).get_updates_request(request)
     if rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        # Answers to members' own taps are not throttled to 30/s for the whole bot (a busy
+        # morning would queue every member behind the others); a 429 is still waited out and
+        # retried. Bulk sending (alerts) keeps its own 29/s pace, shared through the database.
+        builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
     application = builder.build()
     application.bot_data["engine"] = engine
     application.bot_data["settings"] = settings

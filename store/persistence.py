@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from copy import deepcopy
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select
@@ -72,7 +71,7 @@ class SQLPersistence(BasePersistence):
 
     async def update_user_data(self, user_id: int, data: dict) -> None:
         # No row for a user with nothing to keep: declining consent must leave no trace.
-        self._pending[("user_data", str(user_id))] = deepcopy(data) if data else _DELETE
+        self._pending[("user_data", str(user_id))] = data if data else _DELETE  # PTB copied it
 
     async def drop_user_data(self, user_id: int) -> None:
         self._pending[("user_data", str(user_id))] = _DELETE
