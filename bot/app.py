@@ -118,13 +118,13 @@ def build_application(settings: Settings, engine: Engine | None = None,
                            link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .persistence(SQLPersistence(engine))
         .concurrent_updates(PerUserProcessor())
-        # httpcore scans its whole pool on each request: a pool the size of the concurrency
-        # (not PTB's 256) keeps that cheap; waiting for a free connection is fine.
-        .connection_pool_size(64)
-        .pool_timeout(30)
     )
     if request is not None:  # the terminal demo's in-process transport
         builder = builder.request(request).get_updates_request(request)
+    else:
+        # httpcore scans its whole pool on each request: a pool the size of the concurrency
+        # (not PTB's 256) keeps that cheap; waiting for a free connection is fine.
+        builder = builder.connection_pool_size(64).pool_timeout(30)
     if rate_limit:
         # Answers to members' own taps are not throttled to 30/s for the whole bot (a busy
         # morning would queue every member behind the others); a 429 is still waited out and
