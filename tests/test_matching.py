@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import random
 from dataclasses import replace
@@ -10,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from babel.messages.pofile import read_po
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -462,24 +460,6 @@ def test_other_reasons_in_french_word_for_word():
         "réservé aux EA et ESAT",
         "réservé aux SIAE, EA et ESAT",
     ]
-
-
-def test_fragment_translates_every_reason_message():
-    source = (ROOT / "matching" / "reasons.py").read_text(encoding="utf-8")
-    used = {
-        node.args[0].value
-        for node in ast.walk(ast.parse(source))
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Name)
-        and node.func.id in {"_", "N_"}
-        and node.args
-        and isinstance(node.args[0], ast.Constant)
-    }
-    with (ROOT / "locales" / "fragments" / "matching.po").open("rb") as handle:
-        catalog = {m.id: m.string for m in read_po(handle) if m.id}
-    assert len(used) == 13
-    assert used == set(catalog)
-    assert all(catalog[msgid] for msgid in used)
 
 
 # ---------------------------------------------------------------------------------------------
