@@ -270,10 +270,11 @@ class _Incoming:
     boamp_ref: str | None
 
     @classmethod
-    def of(cls, tender: Tender) -> _Incoming:
-        content = content_hash(tender)
+    def of(cls, tender: Tender, content: str | None = None,
+           digest: str | None = None) -> _Incoming:
+        content = content or content_hash(tender)
         ted_ref, boamp_ref = _refs_of(tender)
-        return cls(tender, content, notice_hash(tender, content), dedupe_key(tender),
+        return cls(tender, content, digest or notice_hash(tender, content), dedupe_key(tender),
                    ted_ref, boamp_ref)
 
 
@@ -363,12 +364,15 @@ class _Upsert:
         self._load_notices(keys)
         active: list[_Incoming] = []
         for tender in tenders:
-            incoming = _Incoming.of(tender)
+            # Only the hash is needed to know a notice is already stored as it is (the whole
+            # work of a re-ingest); its other keys are for the notices that change something.
+            content = content_hash(tender)
+            digest = notice_hash(tender, content)
             state = self.notices.get((tender.source, tender.source_id))
-            if isinstance(state, _NoticeState) and state.content_hash == incoming.digest:
+            if isinstance(state, _NoticeState) and state.content_hash == digest:
                 self.summary.unchanged += 1
             else:
-                active.append(incoming)
+                active.append(_Incoming.of(tender, content, digest))
         if not active:
             return
         ids = set()
@@ -573,8 +577,8 @@ class _Upsert:
         if self.pending:
             # Plain executemany, then one select for the ids: RETURNING with a guaranteed order
             # makes SQLite insert row by row.
-            rows = [{k: v for k, v in w.row.items() if k != "id"} for w in self.pending]
-            _bulk_insert(session, TENDERS, rows)
+            columns = [k for k in self.pending[0].row if k != "id"]
+            _bulk_insert(session, TENDERS, [w.row for w in self.pending], columns)
             by_key = {(w.row["source"], w.row["source_id"]): w for w in self.pending}
             for source, ids in _group(by_key).items():
                 query = select(TENDERS.c.id, TENDERS.c.source_id).where(
@@ -641,19 +645,26 @@ _LOT_COLUMNS = ("tender_id", "number", "title", "description", "cpv_codes", "est
 
 
 def _bulk_insert(session: Session, table, rows: list, columns: Sequence[str] | None = None) -> None:
-    """executemany of `rows` (dicts, or tuples in the order of `columns`).
+    """executemany of `rows` (dicts, or tuples in the order of `columns`; of dicts only the
+    `columns` are inserted when they are given).
 
     On SQLite the rows go straight to the driver, each value converted by its column type's own
-    bind processor (JSON, UTC datetimes, dates: stored exactly as SQLAlchemy would store them).
+    bind processor (JSON, UTC datetimes made naive UTC, booleans). The generic type's processor,
+    not the SQLite dialect's: dates and datetimes are then written by the driver's adapters,
+    which give the same dates but datetimes without SQLAlchemy's ".000000" when the microseconds
+    are 0 (rows updated through SQLAlchemy get them).
     SQLAlchemy's per-row parameter handling otherwise costs more than SQLite's insert itself, and
     an ingest inserts tens of thousands of rows (tenders, notices and their lots)."""
     if not rows:
         return
     connection = session.connection()
     columns = list(columns or rows[0])
+    as_dicts = isinstance(rows[0], dict)
     if connection.dialect.name != "sqlite":
-        data = rows if isinstance(rows[0], dict) else [dict(zip(columns, row, strict=True))
-                                                       for row in rows]
+        if as_dicts:
+            data = [{name: row[name] for name in columns} for row in rows]
+        else:
+            data = [dict(zip(columns, row, strict=True)) for row in rows]
         session.execute(insert(table), data)
         return
     processors = [
@@ -664,7 +675,7 @@ def _bulk_insert(session: Session, table, rows: list, columns: Sequence[str] | N
     converting = [(i, p) for i, p in enumerate(processors) if p is not None]
     values = []
     for row in rows:
-        value = [row[name] for name in columns] if isinstance(row, dict) else list(row)
+        value = [row[name] for name in columns] if as_dicts else list(row)
         for i, process in converting:
             value[i] = process(value[i])
         values.append(tuple(value))
@@ -678,8 +689,17 @@ def _bulk_insert(session: Session, table, rows: list, columns: Sequence[str] | N
 def _json_list(value) -> str:
     """json.dumps for the lists of codes of the JSON columns, without its per-call layers (the
     same text: `["77310000", "77311000"]`); anything else goes through json.dumps."""
-    if isinstance(value, list) and all(type(item) is str for item in value):
-        return "[" + ", ".join(map(encode_basestring_ascii, value)) + "]"
+    if type(value) is list:
+        if not value:
+            return "[]"
+        try:
+            joined = "".join(value)
+        except TypeError:  # not only strings
+            return json.dumps(value)
+        if joined.isascii() and joined.isalnum():  # codes: nothing to escape
+            return '["' + '", "'.join(value) + '"]'
+        if all(type(item) is str for item in value):
+            return "[" + ", ".join(map(encode_basestring_ascii, value)) + "]"
     return json.dumps(value)  # as SQLAlchemy's JSON type (None is the JSON null)
 
 

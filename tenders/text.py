@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from tenders.model import Reserved
@@ -26,16 +27,40 @@ STOPWORDS: dict[str, frozenset[str]] = {
 }
 
 
+# Folding as bytes. Table: A-Z to a-z, 0-9 and a-z kept, every other byte to a space (a
+# character of several bytes becomes several spaces, which `split` then merges into one, as the
+# regex merges a run of non-alphanumerics). Deleted first: the UTF-8 bytes of the accents
+# U+0300-U+033F (lead byte CC) and every continuation byte, so an accent disappears and any
+# other non-ASCII character leaves its lead byte, one space.
+_FOLD_TABLE = bytes(
+    code + 32 if 65 <= code <= 90 else code if 48 <= code <= 57 or 97 <= code <= 122 else 32
+    for code in range(256)
+)
+_ACCENT_BYTES = b"\xcc" + bytes(range(0x80, 0xC0))
+
+
 def fold(text: str) -> str:
     """Lower case, accents removed, every run of non-alphanumerics as one space, trimmed.
 
     "Côte-d'Or" -> "cote d or"; "ŒUVRE" -> "oeuvre".
     """
+    if text.isascii():  # nothing to decompose (most keywords and many titles)
+        return b" ".join(text.encode().translate(_FOLD_TABLE).split()).decode()
     # NFKD splits "é" into "e" + combining accent; the ligatures œ/æ have no decomposition.
-    # Regular expressions rather than a loop over characters: notices run to tens of kilobytes.
     text = text.replace("œ", "oe").replace("Œ", "oe").replace("æ", "ae").replace("Æ", "ae")
-    decomposed = _COMBINING.sub("", unicodedata.normalize("NFKD", text)).lower()
-    return _NON_ALNUM.sub(" ", decomposed).strip()
+    decomposed = unicodedata.normalize("NFKD", text)
+    # Byte tables rather than regular expressions (ten times faster: notices run to tens of
+    # kilobytes). Lower-casing only the ASCII letters is enough: no character left by NFKD has
+    # an ASCII letter or digit in its lower case ("K" Kelvin and "İ" decompose first). The
+    # accents U+0340-U+036F (lead byte CD, shared with Greek letters that must become spaces)
+    # and lone surrogates (not UTF-8) take the regular expressions.
+    try:
+        encoded = decomposed.encode()
+    except UnicodeEncodeError:
+        encoded = b"\xcd"
+    if b"\xcd" not in encoded:
+        return b" ".join(encoded.translate(_FOLD_TABLE, _ACCENT_BYTES).split()).decode()
+    return _NON_ALNUM.sub(" ", _COMBINING.sub("", decomposed).lower()).strip()
 
 
 def stem(token: str) -> str:
@@ -66,6 +91,9 @@ _SOCIAL_CLAUSE = re.compile(
     r"|\bheures d insertion\b|\bactions? d insertion\b"
     r"|\b(personnes|publics?) eloigne(e)?s? de l emploi\b|\bl ?2112 2\b"
 )
+# Every _SOCIAL_CLAUSE match holds one of these words, at most 10 characters after its start
+# ("personnes eloignee…", "actions d insertion"); every _RESERVED_TO match starts with "reserve".
+_SOCIAL_WORDS, _SOCIAL_REACH = ("clause", "insertion", "eloigne", "2112"), 10
 # The articles of the code de la commande publique that reserve a contract: on their own they say
 # which reservation it is.
 _LAW_SIAE = re.compile(r"\bl ?2113 13\b")
@@ -100,25 +128,101 @@ _TRIGGERS = ("réserv", "reserv", "clause", "insertion", "2113", "2112", "éloig
 _BEFORE, _AFTER = 80, 300  # characters kept around a trigger (≥ _WINDOW after "réservé à")
 
 
+def _occurrences(text: str, word: str) -> Iterator[int]:
+    """Start of every occurrence of `word`, each search resuming after the previous match."""
+    start = text.find(word)
+    while start != -1:
+        yield start
+        start = text.find(word, start + len(word))
+
+
+def _trigger_starts(lowered: str) -> Iterator[int]:
+    """Where each of `_TRIGGERS` occurs in `lowered` (as `_occurrences` finds each of them), "É"
+    taken as "é" (see `_lower_case_letters`).
+
+    Every scan of a notice costs a pass over tens of kilobytes, so the triggers sharing a stem are
+    found together, by the stem, and told apart by the letters before or after it: "serv" for
+    "réserv"/"reserv", "loign" for "éloign"/"eloign", "211" for "2112"/"2113". No stem can overlap
+    itself, so the stem's occurrences are all of them; "2112" can ("2112112"), and an occurrence
+    starting inside the previous one is skipped, as searching for "2112" alone would.
+    """
+    for start in _occurrences(lowered, "serv"):
+        if start >= 2 and lowered[start - 2:start] in ("ré", "re", "rÉ"):
+            yield start - 2
+    for start in _occurrences(lowered, "loign"):
+        if start >= 1 and lowered[start - 1] in "éeÉ":
+            yield start - 1
+    yield from _occurrences(lowered, "clause")
+    yield from _occurrences(lowered, "insertion")
+    free_from = {"2": 0, "3": 0}  # where the next "2112" / "2113" may start
+    for start in _occurrences(lowered, "211"):
+        last = lowered[start + 3:start + 4]
+        if last in free_from and start >= free_from[last]:
+            free_from[last] = start + 4
+            yield start
+
+
+def _is_plain(char: str) -> bool:
+    """True for a character that lower-casing and NFC leave in place, one for one: its lower
+    case is one character, and neither is changed by NFC or combines with what precedes it
+    (not a combining mark; the other characters that compose with a preceding one are Indic
+    vowel signs and Hangul jamo, outside the ranges below)."""
+    lower = char.lower()
+    return len(lower) == 1 and all(
+        unicodedata.is_normalized("NFC", c) and not unicodedata.combining(c) for c in (char, lower)
+    )
+
+
+# Latin-1 (« » é ç…), Latin Extended-A and -B (œ…), general punctuation (’ – — … and the thin
+# spaces) and currency signs (€): the characters of French notices besides ASCII. "İ" (lower case "i̇", two
+# characters) and the two quads NFC replaces are left out by `_is_plain`.
+_PLAIN = frozenset(
+    char for code in (*range(0x80, 0x250), *range(0x2000, 0x20D0))
+    if _is_plain(char := chr(code))
+)
+_ASCII = bytes(range(0x80))
+
+
+def _lower_case_letters(text: str) -> str | None:
+    """`text` with its ASCII letters in lower case, when that finds the triggers as
+    `text.lower()` would, at the same positions; None otherwise.
+
+    `text.lower()` then NFC is what the triggers are looked for in. Lower-casing every character
+    and checking the result is normalised are the two dearest passes of a scan; when every
+    character is ASCII or `_PLAIN`, both change nothing but the letters' case, one for one, so
+    lower-casing the ASCII letters (bytes.lower, a table look-up) is enough: the triggers are
+    ASCII but for "é", whose upper case "É" `_trigger_starts` accepts in its place, and the
+    windows around them are lower-cased afterwards.
+    """
+    try:
+        encoded = text.encode()
+    except UnicodeEncodeError:  # a lone surrogate (from a JSON \ud800 escape)
+        return None
+    others = encoded.translate(None, _ASCII)
+    if others and not _PLAIN.issuperset(others.decode()):
+        return None
+    return encoded.lower().decode()
+
+
 def _trigger_windows(text: str) -> str:
-    lowered = text.lower()
-    if not lowered.isascii() and not unicodedata.is_normalized("NFC", lowered):
-        lowered = unicodedata.normalize("NFC", lowered)  # "e" + combining accent -> "é"
-    spans: list[tuple[int, int]] = []
-    for trigger in _TRIGGERS:
-        start = lowered.find(trigger)
-        while start != -1:
-            spans.append((max(0, start - _BEFORE), start + _AFTER))
-            start = lowered.find(trigger, start + len(trigger))
-    if not spans:
+    lowered = _lower_case_letters(text)
+    letters_only = lowered is not None  # the windows' other letters are lower-cased below
+    if lowered is None:
+        lowered = text.lower()
+        if not lowered.isascii() and not unicodedata.is_normalized("NFC", lowered):
+            lowered = unicodedata.normalize("NFC", lowered)  # "e" + combining accent -> "é"
+    starts = sorted(_trigger_starts(lowered))
+    if not starts:
         return ""
-    spans.sort()
-    merged = [spans[0]]
-    for low, high in spans[1:]:
+    merged = [(max(0, starts[0] - _BEFORE), starts[0] + _AFTER)]
+    for start in starts[1:]:
+        low, high = max(0, start - _BEFORE), start + _AFTER
         if low <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(merged[-1][1], high))
         else:
             merged.append((low, high))
+    if letters_only:
+        return "\n".join(fold(lowered[low:high].lower()) for low, high in merged)
     return "\n".join(fold(lowered[low:high]) for low, high in merged)
 
 
@@ -127,13 +231,34 @@ def scan_notice(*texts: str | None) -> NoticeSignals:
     folded = _trigger_windows("\n".join(text for text in texts if text))
     if not folded:
         return NoticeSignals()
-    siae = bool(_LAW_SIAE.search(folded))
-    disability = bool(_LAW_DISABILITY.search(folded))
-    for match in _RESERVED_TO.finditer(folded):
-        window = folded[match.end(): match.end() + _WINDOW]
-        siae = siae or bool(_WHO_SIAE.search(window))
-        disability = disability or bool(_WHO_DISABILITY.search(window))
-    return NoticeSignals(siae, disability, bool(_SOCIAL_CLAUSE.search(folded)))
+    # A regex that starts with \b (or with alternatives) is tried at every position of the
+    # text; these are tried only where a match can start: before the words every match holds.
+    law = "2113" in folded
+    siae = law and bool(_LAW_SIAE.search(folded))
+    disability = law and bool(_LAW_DISABILITY.search(folded))
+    # What finditer would find: a match holds "reserve" only at its start, so none begins
+    # inside another.
+    for start in _starts_before(folded, ("reserve",), 0):
+        if match := _RESERVED_TO.match(folded, start):
+            window = folded[match.end(): match.end() + _WINDOW]
+            siae = siae or bool(_WHO_SIAE.search(window))
+            disability = disability or bool(_WHO_DISABILITY.search(window))
+    social = any(_SOCIAL_CLAUSE.match(folded, start)
+                 for start in _starts_before(folded, _SOCIAL_WORDS, _SOCIAL_REACH))
+    return NoticeSignals(siae, disability, social)
+
+
+def _starts_before(text: str, words: tuple[str, ...], reach: int) -> list[int]:
+    """Every position at most `reach` characters before an occurrence of one of `words`, in
+    order. (`pattern.match(text, position)` still reads the character before `position` for
+    a word boundary.)"""
+    starts: set[int] = set()
+    for word in words:
+        position = text.find(word)
+        while position != -1:
+            starts.update(range(max(0, position - reach), position + 1))
+            position = text.find(word, position + 1)
+    return sorted(starts)
 
 
 def has_social_clause(*texts: str | None) -> bool:
