@@ -80,6 +80,21 @@ def empty_db_url(db_url, tmp_path):
 
 
 @pytest.fixture
+def cli(engine, db_url, monkeypatch):
+    """`centrale …` in-process on the test database, in English: cli("match", "--json")."""
+    from bot.cli import main
+    from bot.settings import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("LANG", "en_GB.UTF-8")
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    get_settings.cache_clear()
+    yield lambda *argv: main(list(argv))
+    get_settings.cache_clear()
+
+
+@pytest.fixture
 def is_postgres(db_url) -> bool:
     return db_url.startswith("postgresql")
 

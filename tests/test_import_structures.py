@@ -8,8 +8,6 @@ import pytest
 from sqlalchemy import select
 from stdnum import luhn
 
-from bot.cli import main
-from bot.settings import get_settings
 from store.db import session_scope
 from store.models import Member, Structure
 from store.structures_import import ImportFileError, import_structures
@@ -30,17 +28,6 @@ CSV = f"""siret,name,family,departements,cpv_codes,keywords,excluded_keywords,ma
 80032984900015,CPV faux,association,42,12345678,,,,,,
 80032984900015,Montant faux,association,42,,,,beaucoup,,,
 """
-
-
-@pytest.fixture
-def cli(engine, db_url, monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.setenv("LANG", "en_GB.UTF-8")
-    monkeypatch.delenv("LC_ALL", raising=False)
-    monkeypatch.delenv("LC_MESSAGES", raising=False)
-    get_settings.cache_clear()
-    yield lambda *argv: main(list(argv))
-    get_settings.cache_clear()
 
 
 def structures(engine) -> dict[str, Structure]:

@@ -5,12 +5,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 import tenders.match_job as match_job
-from bot.cli import main
-from bot.settings import get_settings
 from store.db import session_scope
 from store.models import Member, Structure
 from store.profiles import load_profiles
@@ -21,17 +18,6 @@ from tenders.model import Lot, NoticeKind, Tender
 from tenders.store import upsert_tenders
 
 SOON = datetime.now(UTC) + timedelta(days=30)
-
-
-@pytest.fixture
-def cli(engine, db_url, monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.setenv("LANG", "en_GB.UTF-8")
-    monkeypatch.delenv("LC_ALL", raising=False)
-    monkeypatch.delenv("LC_MESSAGES", raising=False)
-    get_settings.cache_clear()
-    yield lambda *argv: main(list(argv))
-    get_settings.cache_clear()
 
 
 def add_structures(engine) -> dict[str, int]:
