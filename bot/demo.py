@@ -17,6 +17,7 @@ from telegram import Update
 
 from bot.settings import Settings
 from bot.transport import InProcessBotAPI, InProcessRequest, SentMessage
+from locales import gettext_for
 
 DEMO_USER_ID = 100_000_001
 
@@ -83,8 +84,9 @@ class TerminalDemo:
 
     async def run(self, lines: TextIO) -> None:
         async with self.application:
-            self.out.write("Centrale — démo dans le terminal. Tapez le numéro d'un bouton ou "
-                           "votre réponse ; Ctrl-D pour quitter.\n")
+            _ = gettext_for(self.language)
+            self.out.write(_("Centrale — terminal demo. Type a button's number or your answer; "
+                             "Ctrl-D to quit.") + "\n")
             await self.send("/start")
             loop = asyncio.get_running_loop()
             while True:
