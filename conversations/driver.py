@@ -14,7 +14,7 @@ from conversations.diagnostic import QUESTIONS
 from conversations.flow import Flow, Result, Screen
 from conversations.questions import Answers, Services
 from conversations.readiness import next_steps, readiness_score
-from locales import N_, gettext_for
+from locales import gettext_for
 
 SUMMARY = "SUMMARY"
 FLOW = Flow(QUESTIONS)
@@ -137,5 +137,3 @@ class DiagnosticDriver:
             return Reply(state=SUMMARY, summary=self.flow.summary(answers, lang))
         return Reply(state=following, screen=self.flow.screen(following, answers, lang))
 
-
-NOT_STARTED = N_("You have no profile yet: type /start to begin the diagnostic.")
