@@ -586,6 +586,16 @@ def test_index_equals_brute_force_on_benchmark_data():
     assert pairs > 500
 
 
+def test_benchmark_extrapolates_brute_force_over_open_tenders_only():
+    """Brute force runs on every closed tender and on a sample of the open ones; its time is
+    extrapolated over the open ones only, and every tender it ran on is compared."""
+    result = bench.run(tender_count=60, profile_count=400, seed=3, brute_sample=5)
+    closed = result["tenders"] - result["open_tenders"]
+    assert closed > 0 and result["brute_sample_tenders"] == 5
+    assert f"on all {closed} closed ones" in result["brute_method"]
+    assert result["identical"] is True and result["brute_s"] > 0
+
+
 def test_index_is_exercised_by_the_random_data():
     """The property above would be weak if random tenders never matched: check they do."""
     p = [
