@@ -3,6 +3,12 @@
 PTB hands over changed data after each update (see bot.app.CentraleApplication, which asks for it
 after every update instead of every 60 s). Changes are buffered, then written in one transaction
 by `commit()`, so an answer costs one short write whatever it touched.
+
+Where the write goes: on PostgreSQL, in a worker thread (a network round trip must not stall
+the event loop). On SQLite, the write (a WAL append, well under a millisecond) is first tried
+right in the event loop without waiting for the file's write lock: a thread hop costs more than
+that write. When another process holds the lock (an ingest, a delivery worker), that attempt
+fails at once and the write waits for the lock in a worker thread, as on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -13,7 +19,8 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 from telegram.ext import BasePersistence, PersistenceInput
 
 from store.models import BotState, utcnow
@@ -40,6 +47,7 @@ class SQLPersistence(BasePersistence):
                                            table.c.key == bindparam("y"))
         self._pending: dict[tuple[str, str], Any] = {}
         self._lock = asyncio.Lock()
+        self._write_in_loop = engine.dialect.name == "sqlite"
 
     # --- reads (once, at start) ------------------------------------------------------------------
     def _rows(self, kind: str) -> list[BotState]:
@@ -102,19 +110,41 @@ class SQLPersistence(BasePersistence):
             if not self._pending:
                 return
             pending, self._pending = self._pending, {}
+            if self._write_in_loop and self._write_now(pending):
+                return
             await asyncio.to_thread(self._write, pending)
 
     async def flush(self) -> None:
         await self.commit()
 
+    def _write_now(self, pending: dict[tuple[str, str], Any]) -> bool:
+        """SQLite: write without waiting for the file's lock; False (nothing written) if busy."""
+        with self.engine.connect() as connection:
+            sqlite_connection = connection.connection.driver_connection
+            waits_ms = sqlite_connection.execute("PRAGMA busy_timeout").fetchone()[0]
+            sqlite_connection.execute("PRAGMA busy_timeout = 0")
+            try:
+                with connection.begin():
+                    self._statements(connection, pending)
+            except OperationalError as error:
+                if "locked" not in str(error.orig) and "busy" not in str(error.orig):
+                    raise
+                return False
+            finally:
+                sqlite_connection.execute(f"PRAGMA busy_timeout = {int(waits_ms)}")
+        return True
+
     def _write(self, pending: dict[tuple[str, str], Any]) -> None:
+        with self.engine.begin() as connection:
+            self._statements(connection, pending)
+
+    def _statements(self, connection: Connection, pending: dict[tuple[str, str], Any]) -> None:
         now = utcnow()
         rows = [{"kind": kind, "key": key, "value": value, "updated_at": now}
                 for (kind, key), value in pending.items() if value is not _DELETE]
         gone = [{"k": kind, "y": key} for (kind, key), value in pending.items()
                 if value is _DELETE]
-        with self.engine.begin() as connection:
-            if rows:
-                connection.execute(self._upsert, rows)
-            if gone:
-                connection.execute(self._delete, gone)
+        if rows:
+            connection.execute(self._upsert, rows)
+        if gone:
+            connection.execute(self._delete, gone)
