@@ -4,7 +4,8 @@
 
 Capacity: N users go through the whole diagnostic answering without pause; updates handled per
 second, compared with the echo bot (same PTB, same fake server, same harness, same concurrency
-of 64 updates in flight) sent the same number of messages by the same N users: `ratio_to_echo`.
+of 64 updates in flight, same pause between getUpdates calls as `centrale run`) sent the same
+number of messages by the same N users: `ratio_to_echo`.
 Latency: the same N users with a think time of 1 to 3 s between answers; p50 and p99 from pushing
 an update to the bot's first answer. One JSON object on stdout. Runs on a fresh SQLite file
 unless DATABASE_URL is set.
@@ -70,7 +71,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def main(users: int, seed: int) -> dict:
-    from bot.app import build_application
+    from bot.app import POLL_INTERVAL, build_application
     from bot.settings import load_settings
     from store.db import all_metadata, make_engine
 
@@ -85,7 +86,7 @@ async def main(users: int, seed: int) -> dict:
     try:
         echo_token = server.add_bot()
         echo = build_echo_application(echo_token, server.base_url, concurrent_updates=64)
-        await start_application(server, echo)
+        await start_application(server, echo, poll_interval=POLL_INTERVAL)
         echo_script = [("send", f"message {i}") for i in range(len(SCRIPT))]
         echo_run = await phase(server, echo_token, users, echo_script, None, seed)
         await stop_application(server, echo)
@@ -95,7 +96,7 @@ async def main(users: int, seed: int) -> dict:
                                  TELEGRAM_API_URL=server.base_url, DATABASE_URL=database_url,
                                  COMPANY_API_URL="http://127.0.0.1:9/search")
         bot = build_application(settings, engine=engine)
-        await start_application(server, bot)
+        await start_application(server, bot, poll_interval=POLL_INTERVAL)
         capacity = await phase(server, token, users, SCRIPT, None, seed)
         latency = await phase(server, token, users, SCRIPT, (1.0, 3.0), seed + 1)
         await stop_application(server, bot)
@@ -115,6 +116,7 @@ async def main(users: int, seed: int) -> dict:
         "p50_ms": round(statistics.median(lat) * 1000, 1),
         "p99_ms": round(percentile(lat, 0.99) * 1000, 1),
         "database": database_url.split(":", 1)[0],
+        "poll_interval_s": POLL_INTERVAL,
         "latency_samples": len(lat),
     }
 
