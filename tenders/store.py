@@ -28,14 +28,15 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from json.encoder import encode_basestring_ascii
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, bindparam, delete, insert, select, update
+from sqlalchemy import JSON, DateTime, TypeDecorator, bindparam, delete, insert, select, update
+from sqlalchemy.types import TypeEngine
 from sqlmodel import Session
 
 from store.tender_models import IngestCursor, LotRow, TenderNotice, TenderRow, TenderStatus
@@ -650,9 +651,9 @@ def _bulk_insert(session: Session, table, rows: list, columns: Sequence[str] | N
 
     On SQLite the rows go straight to the driver, each value converted by its column type's own
     bind processor (JSON, UTC datetimes made naive UTC, booleans). The generic type's processor,
-    not the SQLite dialect's: dates and datetimes are then written by the driver's adapters,
-    which give the same dates but datetimes without SQLAlchemy's ".000000" when the microseconds
-    are 0 (rows updated through SQLAlchemy get them).
+    not the SQLite dialect's (it formats in Python); dates are then written by the driver, and
+    datetimes as the text SQLAlchemy stores, microseconds always included: SQLite compares them
+    as text, and "12:00:00" would sort before "12:00:00.000000".
     SQLAlchemy's per-row parameter handling otherwise costs more than SQLite's insert itself, and
     an ingest inserts tens of thousands of rows (tenders, notices and their lots)."""
     if not rows:
@@ -669,6 +670,8 @@ def _bulk_insert(session: Session, table, rows: list, columns: Sequence[str] | N
         return
     processors = [
         _json_list if isinstance(table.c[name].type, JSON)
+        else _sqlite_datetime(table.c[name].type.bind_processor(connection.dialect))
+        if _is_datetime(table.c[name].type)
         else table.c[name].type.bind_processor(connection.dialect)
         for name in columns
     ]
@@ -684,6 +687,23 @@ def _bulk_insert(session: Session, table, rows: list, columns: Sequence[str] | N
         f"({', '.join('?' for _ in columns)})",
         values,
     )
+
+
+def _is_datetime(column_type: TypeEngine) -> bool:
+    if isinstance(column_type, TypeDecorator):
+        column_type = column_type.impl_instance
+    return isinstance(column_type, DateTime)
+
+
+def _sqlite_datetime(process: Callable | None) -> Callable:
+    """The column's bind processor, then SQLAlchemy's SQLite text ("YYYY-MM-DD HH:MM:SS.ffffff")."""
+
+    def convert(value):
+        if process is not None:
+            value = process(value)
+        return None if value is None else value.isoformat(" ", "microseconds")
+
+    return convert
 
 
 def _json_list(value) -> str:

@@ -24,3 +24,28 @@ def test_upgrade_matches_models(empty_db_url, monkeypatch, capsys):
     engine.dispose()
     assert diff == [], diff
     assert set(all_metadata().tables) <= set(inspect(make_engine(empty_db_url)).get_table_names())
+
+
+def test_sqlite_bulk_datetimes_get_their_microseconds(tmp_path):
+    """Rows a former bulk insert wrote without ".000000" compare like the others after 0002."""
+    from sqlalchemy import text
+
+    from store.db import upgrade
+
+    url = f"sqlite:///{tmp_path}/old.db"
+    upgrade(url, "0001")
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO tenders (source, source_id, title, buyer, description, cpv_codes, "
+            "departements, procedure, kind, status, reserved, social_clause, url, content_hash, "
+            "needs_matching, deadline, first_seen, updated_at) VALUES ('boamp', '1', "
+            "'t', 'b', '', '[]', '[]', '', 'call', 'open', 'none', 0, '', 'h', 1, "
+            "'2027-04-20 10:00:00', '2026-11-20 08:00:00.250000', '2026-11-20 08:00:00')"))
+    upgrade(url)
+    with engine.connect() as connection:
+        row = connection.execute(text(
+            "SELECT deadline, first_seen, updated_at FROM tenders")).one()
+    engine.dispose()
+    assert tuple(row) == (
+        "2027-04-20 10:00:00.000000", "2026-11-20 08:00:00.250000", "2026-11-20 08:00:00.000000")

@@ -122,6 +122,20 @@ def test_new_tenders_are_stored_with_lots_and_an_aware_utc_deadline(engine):
     assert back.reserved == Reserved.SIAE
 
 
+def test_a_deadline_on_the_second_compares_equal_to_the_same_instant(engine):
+    """Bulk-inserted dates must compare in SQL like those SQLAlchemy writes (on SQLite both are
+    text: "12:00:00" sorts before "12:00:00.000000")."""
+    deadline = datetime(2027, 4, 20, 10, 0, tzinfo=UTC)
+    upsert(engine, [call(deadline=deadline)])
+    with session_scope(engine) as session:
+        found = session.scalars(select(TenderRow.source_id).where(
+            TenderRow.deadline >= deadline, TenderRow.deadline <= deadline)).all()
+        assert found == ["27-1001"]
+        later = session.scalars(select(TenderRow.source_id).where(
+            TenderRow.first_seen <= datetime.now(UTC))).all()
+        assert later == ["27-1001"]
+
+
 def test_ingesting_the_same_data_twice_changes_nothing(engine):
     batch = [call(f"27-{i}", title=f"Marché numéro {i}") for i in range(30)]
     first = upsert(engine, batch)
