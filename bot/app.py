@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 # Seconds between two getUpdates calls. Long polling still answers at once when an update comes;
 # the pause only lets updates that arrive together come in one call: under load a getUpdates per
-# update or two cost the bot about a fifth of its time. A member waits at most this much more.
+# update or two cost the bot a tenth of its time or more. A member waits at most this much more.
 POLL_INTERVAL = 0.05
 
 # The diagnostic's CallbackQueryHandlers are tracked per user, not per message: intended.
