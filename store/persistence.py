@@ -5,9 +5,9 @@ after every update instead of every 60 s). Changes are buffered, then written in
 by `commit()`, so an answer costs one short write whatever it touched.
 
 Where the write goes: on PostgreSQL, in a worker thread (a network round trip must not stall
-the event loop). On SQLite, the write (a WAL append, well under a millisecond) is first tried
-right in the event loop without waiting for the file's write lock: a thread hop costs more than
-that write. When another process holds the lock (an ingest, a delivery worker), that attempt
+the event loop). On SQLite, the write (a WAL append, well under a millisecond; now and then a
+WAL checkpoint of a few milliseconds) is first tried right in the event loop without waiting for
+the file's write lock: a thread hop costs more than that write. When another process holds the lock (an ingest, a delivery worker), that attempt
 fails at once and the write waits for the lock in a worker thread, as on PostgreSQL.
 """
 
