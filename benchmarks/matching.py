@@ -33,6 +33,7 @@ import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 if not __package__:
     # Run as a file, this folder comes first on sys.path and this very file would shadow the
@@ -53,6 +54,7 @@ from tenders.reference import (  # noqa: E402
 from tenders.text import STOPWORDS, fold  # noqa: E402
 
 NOW = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+T = TypeVar("T")
 
 # Divisions where ESS structures mostly work (green spaces, cleaning and waste, building, catering,
 # business and social services, training, repair, transport, textiles, food, furniture, IT…).
@@ -141,6 +143,12 @@ class World:
         size = 1 if rng.random() < 0.7 else 2
         text = " ".join(words[start : start + size])
         return text.lower() if rng.random() < 0.8 else text
+
+
+def drawn(rng: random.Random, steps: tuple[tuple[float, T], ...], otherwise: T) -> T:
+    """One draw: the value of the first step whose cumulative probability exceeds it."""
+    roll = rng.random()
+    return next((value for below, value in steps if roll < below), otherwise)
 
 
 def make_profiles(world: World, rng: random.Random, count: int) -> list[Profile]:
@@ -235,25 +243,15 @@ def make_tenders(world: World, rng: random.Random, count: int) -> list[Tender]:
             depts = [rng.choice(world.departements)]
             if area > 0.85:
                 depts.append(rng.choice(world.departements))
-        kind_roll = rng.random()
-        kind = (
-            NoticeKind.CALL
-            if kind_roll < 0.9
-            else NoticeKind.RECTIFICATION
-            if kind_roll < 0.94
-            else NoticeKind.AWARD
-            if kind_roll < 0.97
-            else NoticeKind.CANCELLATION
+        kind = drawn(
+            rng,
+            ((0.9, NoticeKind.CALL), (0.94, NoticeKind.RECTIFICATION), (0.97, NoticeKind.AWARD)),
+            NoticeKind.CANCELLATION,
         )
-        reserved_roll = rng.random()
-        reserved = (
-            Reserved.SIAE
-            if reserved_roll < 0.05
-            else Reserved.DISABILITY
-            if reserved_roll < 0.08
-            else Reserved.BOTH
-            if reserved_roll < 0.10
-            else Reserved.NONE
+        reserved = drawn(
+            rng,
+            ((0.05, Reserved.SIAE), (0.08, Reserved.DISABILITY), (0.10, Reserved.BOTH)),
+            Reserved.NONE,
         )
         value = None
         if rng.random() < 0.6:
