@@ -98,25 +98,19 @@ class SocketBackend(httpcore.AsyncNetworkBackend):
 
 
 class BotTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport with its connection pool on `SocketBackend`."""
+    """httpx's transport and pool, the pool opening its connections through `SocketBackend`."""
 
     def __init__(self, pool_size: int = CONNECTION_POOL_SIZE) -> None:
-        super().__init__()
-        # httpx builds its pool without a backend choice: replace it by the same pool
-        # (httpx's defaults: TLS context, keep-alive expiry) on our backend.
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=pool_size,
-            max_keepalive_connections=pool_size,
-            keepalive_expiry=httpx.Limits().keepalive_expiry,
-            network_backend=SocketBackend(),
-        )
+        super().__init__(limits=httpx.Limits(max_connections=pool_size,
+                                             max_keepalive_connections=pool_size))
+        # httpx offers no choice of backend; the pool reads this one each time it connects.
+        self._pool._network_backend = SocketBackend()
 
 
 def bot_request(pool_size: int = CONNECTION_POOL_SIZE) -> HTTPXRequest:
-    """The request object for the bot's API calls (getUpdates keeps PTB's own)."""
+    """The request object for the bot's API calls (getUpdates keeps PTB's own). The pool is the
+    transport's: PTB's own pool size setting does not apply to a transport it is given."""
     return HTTPXRequest(
-        connection_pool_size=pool_size,
         pool_timeout=POOL_TIMEOUT,
         httpx_kwargs={"transport": BotTransport(pool_size)},
     )

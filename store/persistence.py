@@ -48,6 +48,7 @@ class SQLPersistence(BasePersistence):
         self._pending: dict[tuple[str, str], Any] = {}
         self._lock = asyncio.Lock()
         self._write_in_loop = engine.dialect.name == "sqlite"
+        self._busy_timeout_ms: int | None = None  # the connections' own, read once
 
     # --- reads (once, at start) ------------------------------------------------------------------
     def _rows(self, kind: str) -> list[BotState]:
@@ -121,7 +122,9 @@ class SQLPersistence(BasePersistence):
         """SQLite: write without waiting for the file's lock; False (nothing written) if busy."""
         with self.engine.connect() as connection:
             sqlite_connection = connection.connection.driver_connection
-            waits_ms = sqlite_connection.execute("PRAGMA busy_timeout").fetchone()[0]
+            if self._busy_timeout_ms is None:
+                self._busy_timeout_ms = sqlite_connection.execute(
+                    "PRAGMA busy_timeout").fetchone()[0]
             sqlite_connection.execute("PRAGMA busy_timeout = 0")
             try:
                 with connection.begin():
@@ -131,7 +134,7 @@ class SQLPersistence(BasePersistence):
                     raise
                 return False
             finally:
-                sqlite_connection.execute(f"PRAGMA busy_timeout = {int(waits_ms)}")
+                sqlite_connection.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
         return True
 
     def _write(self, pending: dict[tuple[str, str], Any]) -> None:

@@ -668,13 +668,7 @@ def _bulk_insert(session: Session, table, rows: list, columns: Sequence[str] | N
             data = [dict(zip(columns, row, strict=True)) for row in rows]
         session.execute(insert(table), data)
         return
-    processors = [
-        _json_list if isinstance(table.c[name].type, JSON)
-        else _sqlite_datetime(table.c[name].type.bind_processor(connection.dialect))
-        if _is_datetime(table.c[name].type)
-        else table.c[name].type.bind_processor(connection.dialect)
-        for name in columns
-    ]
+    processors = [_sqlite_processor(table.c[name].type, connection.dialect) for name in columns]
     converting = [(i, p) for i, p in enumerate(processors) if p is not None]
     values = []
     for row in rows:
@@ -689,21 +683,21 @@ def _bulk_insert(session: Session, table, rows: list, columns: Sequence[str] | N
     )
 
 
-def _is_datetime(column_type: TypeEngine) -> bool:
-    if isinstance(column_type, TypeDecorator):
-        column_type = column_type.impl_instance
-    return isinstance(column_type, DateTime)
+def _sqlite_processor(column_type: TypeEngine, dialect) -> Callable | None:
+    """What turns a value into what `_bulk_insert` hands to the SQLite driver."""
+    if isinstance(column_type, JSON):
+        return _json_list
+    process = column_type.bind_processor(dialect)
+    base = column_type.impl_instance if isinstance(column_type, TypeDecorator) else column_type
+    if not isinstance(base, DateTime):
+        return process
 
-
-def _sqlite_datetime(process: Callable | None) -> Callable:
-    """The column's bind processor, then SQLAlchemy's SQLite text ("YYYY-MM-DD HH:MM:SS.ffffff")."""
-
-    def convert(value):
+    def as_text(value):  # SQLAlchemy's SQLite text: "YYYY-MM-DD HH:MM:SS.ffffff"
         if process is not None:
             value = process(value)
         return None if value is None else value.isoformat(" ", "microseconds")
 
-    return convert
+    return as_text
 
 
 def _json_list(value) -> str:

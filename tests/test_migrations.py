@@ -1,13 +1,12 @@
 """`centrale db upgrade` builds exactly the schema the models describe, on SQLite and PostgreSQL."""
 
-
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from bot.cli import main
 from bot.settings import get_settings
-from store.db import all_metadata, make_engine
+from store.db import all_metadata, make_engine, upgrade
 
 
 def test_upgrade_matches_models(empty_db_url, monkeypatch, capsys):
@@ -28,10 +27,6 @@ def test_upgrade_matches_models(empty_db_url, monkeypatch, capsys):
 
 def test_sqlite_bulk_datetimes_get_their_microseconds(tmp_path):
     """Rows a former bulk insert wrote without ".000000" compare like the others after 0002."""
-    from sqlalchemy import text
-
-    from store.db import upgrade
-
     url = f"sqlite:///{tmp_path}/old.db"
     upgrade(url, "0001")
     engine = make_engine(url)
