@@ -23,7 +23,7 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot.jobs import schedule_jobs
-from bot.network import bot_request
+from bot.network import bot_request, updates_request
 from bot.settings import Settings
 from conversations.company_lookup import CompanyLookup
 from conversations.questions import Services
@@ -128,7 +128,7 @@ def build_application(settings: Settings, engine: Engine | None = None,
     if request is not None:  # the terminal demo's in-process transport
         builder = builder.request(request).get_updates_request(request)
     else:
-        builder = builder.request(bot_request())
+        builder = builder.request(bot_request()).get_updates_request(updates_request())
     if rate_limit:
         # Answers to members' own taps are not throttled to 30/s for the whole bot (a busy
         # morning would queue every member behind the others); a 429 is still waited out and

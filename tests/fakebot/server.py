@@ -927,10 +927,12 @@ class FakeBotServer:
     """The HTTP server plus one BotState per token. Start it on the test's event loop."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *,
-                 auto_register: bool = False) -> None:
+                 auto_register: bool = False, keepalive_timeout: float = 75.0) -> None:
         self.host = host
         self.port = port
         self.auto_register = auto_register
+        # Seconds an idle keep-alive connection stays open (aiohttp's default, 75 s).
+        self.keepalive_timeout = keepalive_timeout
         self.bots: dict[str, BotState] = {}
         self._runner: web.AppRunner | None = None
         self._user_ids = itertools.count(700_000_001)
@@ -949,7 +951,8 @@ class FakeBotServer:
         # handler_cancellation: a long poll whose client went away (bot stopped or killed)
         # ends at once instead of holding its slot until its timeout.
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True,
-                                     shutdown_timeout=1.0)
+                                     shutdown_timeout=1.0,
+                                     keepalive_timeout=self.keepalive_timeout)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
