@@ -148,7 +148,11 @@ async def main(users: int, seed: int) -> dict:
                 echo_runs[client] = await phase(server, echo_token, users, echo_script, None,
                                                 seed)
 
-        env = {"DATABASE_URL": database_url, "COMPANY_API_URL": "http://127.0.0.1:9/search"}
+        # External APIs on a closed local port: the bot's scheduled ingestion fails at once
+        # instead of waiting on DNS while it is measured.
+        closed = "http://127.0.0.1:9"
+        env = {"DATABASE_URL": database_url, "COMPANY_API_URL": f"{closed}/search",
+               "BOAMP_API_URL": f"{closed}/boamp", "TED_API_URL": f"{closed}/ted"}
         async with bot_process(server, ["-m", "bot.cli", "run"], env, log) as token:
             capacity = await phase(server, token, users, SCRIPT, None, seed)
             latency = await phase(server, token, users, SCRIPT, (1.0, 3.0), seed + 1)
