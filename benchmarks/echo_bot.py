@@ -1,5 +1,6 @@
 """A bare python-telegram-bot echo bot: the baseline the conversation benchmark compares with
-(same PTB, same fake Bot API, same harness; only the handlers differ).
+(same PTB, same fake Bot API, same harness; the handlers differ and, unless `--client aiohttp`,
+the HTTP client: PTB's own httpx one).
 
 As a script it polls like `centrale run` (the same pause between getUpdates calls) with 64
 updates in flight, configured by the same variables:
