@@ -4,11 +4,15 @@ PTB hands over changed data after each update (see bot.app.CentraleApplication, 
 after every update instead of every 60 s). Changes are buffered, then written in one transaction
 by `commit()`, so an answer costs one short write whatever it touched.
 
-Where the write goes: on PostgreSQL, in a worker thread (a network round trip must not stall
-the event loop). On SQLite, the write (a WAL append, well under a millisecond; now and then a
-WAL checkpoint of a few milliseconds) is first tried right in the event loop without waiting for
-the file's write lock: a thread hop costs more than that write. When another process holds the lock (an ingest, a delivery worker), that attempt
-fails at once and the write waits for the lock in a worker thread, as on PostgreSQL.
+Where the write goes. On PostgreSQL, as asyncio I/O on a connection of its own (psycopg's
+AsyncConnection): a network round trip must not stall the event loop, and a worker thread made
+each step of the write wait for the busy loop to hand over the GIL (measured with
+`benchmarks/conversation.py` at 500 members: some writes took 200 ms to 700 ms, and every
+member's answer waits for the write holding its state). On SQLite, the write (a WAL append, well
+under a millisecond; now and then a WAL checkpoint of a few milliseconds) is first tried right in
+the event loop without waiting for the file's write lock: a thread hop costs more than that
+write. When another process holds the lock (an ingest, a delivery worker), that attempt fails at
+once and the write waits for the lock in a worker thread.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ import asyncio
 import json
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select
+import psycopg
+from psycopg.types.json import Json
+from sqlalchemy import Delete, Insert, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
@@ -47,8 +53,9 @@ class SQLPersistence(BasePersistence):
                                            table.c.key == bindparam("y"))
         self._pending: dict[tuple[str, str], Any] = {}
         self._lock = asyncio.Lock()
-        self._write_in_loop = engine.dialect.name == "sqlite"
-        self._busy_timeout_ms: int | None = None  # the connections' own, read once
+        self._postgres = (AsyncPostgresWriter(engine, self._upsert, self._delete)
+                          if engine.dialect.name == "postgresql" else None)
+        self._busy_timeout_ms: int | None = None  # SQLite connections' own, read once
 
     # --- reads (once, at start) ------------------------------------------------------------------
     def _rows(self, kind: str) -> list[BotState]:
@@ -111,12 +118,17 @@ class SQLPersistence(BasePersistence):
             if not self._pending:
                 return
             pending, self._pending = self._pending, {}
-            if self._write_in_loop and self._write_now(pending):
-                return
-            await asyncio.to_thread(self._write, pending)
+            if self._postgres is not None:
+                await self._postgres.write(pending)
+            elif not self._write_now(pending):
+                await asyncio.to_thread(self._write, pending)
 
     async def flush(self) -> None:
+        """PTB calls it when the application stops: the last write, then the connection."""
         await self.commit()
+        if self._postgres is not None:
+            async with self._lock:
+                await self._postgres.close()
 
     def _write_now(self, pending: dict[tuple[str, str], Any]) -> bool:
         """SQLite: write without waiting for the file's lock; False (nothing written) if busy."""
@@ -138,16 +150,63 @@ class SQLPersistence(BasePersistence):
         return True
 
     def _write(self, pending: dict[tuple[str, str], Any]) -> None:
+        """SQLite, when the file was busy: wait for its lock (in a worker thread)."""
         with self.engine.begin() as connection:
             self._statements(connection, pending)
 
     def _statements(self, connection: Connection, pending: dict[tuple[str, str], Any]) -> None:
-        now = utcnow()
-        rows = [{"kind": kind, "key": key, "value": value, "updated_at": now}
-                for (kind, key), value in pending.items() if value is not _DELETE]
-        gone = [{"k": kind, "y": key} for (kind, key), value in pending.items()
-                if value is _DELETE]
+        rows, gone = _split(pending)
         if rows:
             connection.execute(self._upsert, rows)
         if gone:
             connection.execute(self._delete, gone)
+
+
+def _split(pending: dict[tuple[str, str], Any]) -> tuple[list[dict], list[dict]]:
+    """The rows to upsert and the keys to delete."""
+    now = utcnow()
+    rows = [{"kind": kind, "key": key, "value": value, "updated_at": now}
+            for (kind, key), value in pending.items() if value is not _DELETE]
+    gone = [{"k": kind, "y": key} for (kind, key), value in pending.items()
+            if value is _DELETE]
+    return rows, gone
+
+
+class AsyncPostgresWriter:
+    """PostgreSQL: the persistence's statements, compiled once by SQLAlchemy, run on one
+    psycopg AsyncConnection (used under the persistence's lock, so never by two writes)."""
+
+    def __init__(self, engine: Engine, upsert: Insert, delete_statement: Delete) -> None:
+        self._conninfo = engine.url.set(drivername="postgresql").render_as_string(
+            hide_password=False)
+        columns = ["kind", "key", "value", "updated_at"]
+        self._upsert = str(upsert.compile(dialect=engine.dialect, column_keys=columns,
+                                          for_executemany=True))
+        self._delete = str(delete_statement.compile(dialect=engine.dialect))
+        self._connection: psycopg.AsyncConnection | None = None
+
+    async def write(self, pending: dict[tuple[str, str], Any]) -> None:
+        rows, gone = _split(pending)
+        for row in rows:
+            row["value"] = Json(row["value"])
+        for attempt in (1, 2):
+            try:
+                if self._connection is None or self._connection.closed:
+                    self._connection = await psycopg.AsyncConnection.connect(self._conninfo)
+                async with self._connection.transaction(), self._connection.cursor() as cursor:
+                    if rows:
+                        await cursor.executemany(self._upsert, rows)
+                    if gone:
+                        await cursor.executemany(self._delete, gone)
+                return
+            except psycopg.OperationalError:
+                # A connection the server closed (a restart, an idle timeout): one new try,
+                # as pool_pre_ping does for the engine's connections.
+                await self.close()
+                if attempt == 2:
+                    raise
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = None

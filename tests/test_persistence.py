@@ -1,6 +1,6 @@
 """Where SQLPersistence writes: in the event loop on a free SQLite file, in a worker thread when
 another process holds the file's write lock (the loop keeps serving other members meanwhile), and
-always in a thread on PostgreSQL."""
+on PostgreSQL as asyncio I/O on a connection of its own, which survives the server dropping it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import asyncio
 import sqlite3
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from store.db import all_metadata, make_engine
 from store.models import BotState
@@ -32,12 +32,12 @@ def stored(engine) -> dict[str, object]:
         )
 
 
+def no_thread(pending):
+    raise AssertionError("written through a worker thread")
+
+
 async def test_sqlite_write_happens_in_the_event_loop_when_the_file_is_free(sqlite_engine):
     persistence = SQLPersistence(sqlite_engine)
-
-    def no_thread(pending):
-        raise AssertionError("written through a worker thread")
-
     persistence._write = no_thread
     await persistence.update_user_data(7, {"lang": "fr"})
     await persistence.commit()
@@ -73,6 +73,30 @@ async def test_sqlite_write_waits_for_a_busy_file_in_a_thread_without_blocking(
         assert raw.execute("PRAGMA busy_timeout").fetchone()[0] == 30_000
 
 
-async def test_postgresql_writes_in_a_thread(engine, is_postgres):
+async def test_postgresql_writes_in_the_loop_and_reconnects(engine, is_postgres):
+    if not is_postgres:
+        pytest.skip("PostgreSQL only: the PostgreSQL leg of `make test` runs it")
     persistence = SQLPersistence(engine)
-    assert persistence._write_in_loop is (not is_postgres)
+    persistence._write = no_thread
+    name = "Régie <Nord> & Cie «quartier»"
+    await persistence.update_user_data(7, {"lang": "fr", "answers": {"name": name}})
+    await persistence.update_conversation("diagnostic", (7, 7), "q:siret")
+    await persistence.commit()
+    assert stored(engine) == {"7": {"lang": "fr", "answers": {"name": name}}}
+    restarted = SQLPersistence(engine)  # what a new process reads back, through SQLAlchemy
+    assert await restarted.get_user_data() == {7: {"lang": "fr", "answers": {"name": name}}}
+    assert await restarted.get_conversations("diagnostic") == {(7, 7): "q:siret"}
+
+    # The server drops the connection (a PostgreSQL restart): the next write reconnects.
+    backend = persistence._postgres._connection.info.backend_pid
+    with engine.connect() as connection:
+        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+    await persistence.update_user_data(7, {"lang": "en"})
+    await persistence.commit()
+    assert stored(engine) == {"7": {"lang": "en"}}
+
+    await persistence.drop_user_data(7)
+    await persistence.update_conversation("diagnostic", (7, 7), None)
+    await persistence.flush()
+    assert stored(engine) == {} and await restarted.get_conversations("diagnostic") == {}
+    assert persistence._postgres._connection is None  # closed with the application
