@@ -9,8 +9,9 @@ process, on the other core, so the load generator does not take CPU from the bot
 Capacity: N users go through the whole diagnostic answering without pause; updates handled per
 second, compared with the echo bot sent the same number of messages by the same N users:
 `ratio_to_echo` (the bare echo bot, on PTB's own httpx client) and `ratio_to_echo_same_client`
-(the echo bot on the bot's aiohttp client: what the diagnostic itself costs). A user answers once the bot has done its whole answer (the callback query
-answered, the next question's button shown).
+(the echo bot on the bot's aiohttp client: what the diagnostic itself costs). A user answers
+once the bot has done its whole answer (the callback query answered, the next question's button
+shown).
 Latency: the same N users with a think time of 1 to 3 s between answers; p50 and p99 from pushing
 an update to the bot's first answer. One JSON object on stdout. Runs on a fresh SQLite file
 unless DATABASE_URL is set.

@@ -8,11 +8,11 @@ Where the write goes. On PostgreSQL, as asyncio I/O on a connection of its own (
 AsyncConnection): a network round trip must not stall the event loop, and through a worker
 thread each step of the write waited for the busy loop to hand over the GIL, while every
 member's answer waits for the write holding its state (measured with
-`benchmarks/conversation.py` at 500 members: about 20 % more updates per second). On SQLite, the write (a WAL append, well
-under a millisecond; now and then a WAL checkpoint of a few milliseconds) is first tried right in
-the event loop without waiting for the file's write lock: a thread hop costs more than that
-write. When another process holds the lock (an ingest, a delivery worker), that attempt fails at
-once and the write waits for the lock in a worker thread.
+`benchmarks/conversation.py` at 500 members: about 20 % more updates per second). On SQLite,
+the write (a WAL append, well under a millisecond; now and then a WAL checkpoint of a few
+milliseconds) is first tried right in the event loop without waiting for the file's write lock:
+a thread hop costs more than that write. When another process holds the lock (an ingest, a
+delivery worker), that attempt fails at once and the write waits for the lock in a worker thread.
 """
 
 from __future__ import annotations

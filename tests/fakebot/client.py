@@ -311,17 +311,15 @@ def instrument_application(server: FakeBotServer, application: Application) -> b
 
 
 async def start_application(server: FakeBotServer, application: Application, *,
-                            poll_timeout: float = 10.0, poll_interval: float = 0.0,
-                            drop_pending_updates: bool = False,
+                            poll_timeout: float = 10.0, drop_pending_updates: bool = False,
                             allowed_updates: list[str] | None = None) -> None:
-    """initialize, start and poll, instrumented for VirtualUser."""
+    """initialize, start and poll (poll_interval=0), instrumented for VirtualUser."""
     instrument_application(server, application)
     await application.initialize()
     await application.start()
     assert application.updater is not None, "the Application was built without an Updater"
     await application.updater.start_polling(
-        poll_interval=poll_interval, timeout=int(poll_timeout),
-        drop_pending_updates=drop_pending_updates,
+        poll_interval=0, timeout=int(poll_timeout), drop_pending_updates=drop_pending_updates,
         allowed_updates=allowed_updates)
 
 
