@@ -38,8 +38,8 @@ from locales import (
     normalise_language,
 )
 from matching.reasons import Reason, render_reason
+from reference.geography import departement
 from store.tender_models import LotRow, TenderRow
-from tenders.reference import departement
 
 LIMIT = 4096
 CLOSE_DEADLINE_DAYS = 7  # ⏰ marks a deadline this close

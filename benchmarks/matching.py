@@ -3,7 +3,7 @@
     python benchmarks/matching.py --tenders 2000 --profiles 100000 --seed 1
     (or: python -m benchmarks.matching …, from the project root)
 
-Profiles and tenders are drawn from the real CPV tree and département list (tenders.reference):
+Profiles and tenders are drawn from the real CPV tree and département list (reference/):
 profiles with 1-8 CPV codes around one or two trades at various levels, 1-10 départements around a
 home département, a whole region, or all of France, a few keywords taken from label words, some
 excluded keywords and capacities; tenders with 1-3 CPV codes, lots, 0-2 départements, a
@@ -43,15 +43,10 @@ if not __package__:
 from matching.engine import brute_force_match, is_open  # noqa: E402
 from matching.index import ProfileIndex  # noqa: E402
 from matching.profile import DISABILITY_FAMILIES, SIAE_FAMILIES, Profile  # noqa: E402
+from reference.cpv import all_cpv, cpv_get, cpv_level  # noqa: E402
+from reference.geography import all_departements, all_regions  # noqa: E402
+from reference.text import STOPWORDS, fold  # noqa: E402
 from tenders.model import Lot, NoticeKind, Reserved, Tender  # noqa: E402
-from tenders.reference import (  # noqa: E402
-    all_cpv,
-    all_departements,
-    all_regions,
-    cpv_get,
-    cpv_level,
-)
-from tenders.text import STOPWORDS, fold  # noqa: E402
 
 NOW = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 T = TypeVar("T")

@@ -30,6 +30,7 @@ from conversations.questions import Services
 from handlers import alerts as alert_handlers
 from handlers import commands, diagnostic
 from locales import gettext_for
+from reference import cpv, geography
 from store.db import engine_for
 from store.persistence import SQLPersistence
 
@@ -45,11 +46,9 @@ warnings.filterwarnings("ignore", message=".*per_message.*", category=PTBUserWar
 
 
 def _warm_reference_data() -> None:
-    from tenders import reference
-
     for lang in ("fr", "en"):
-        reference.cpv_search("entretien", limit=1, lang=lang)
-    reference.parse_area("42")
+        cpv.cpv_search("entretien", limit=1, lang=lang)
+    geography.parse_area("42")
 
 
 class CentraleApplication(Application):

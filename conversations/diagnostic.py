@@ -14,6 +14,7 @@ from conversations import choices as C
 from conversations.company_lookup import LookupUnavailable
 from conversations.questions import Answers, Choice, Invalid, Kind, Question, Services
 from locales import N_, gettext_for
+from reference import activities, cpv, geography
 
 MAX_NAME = 200
 MAX_ACTIVITIES = 300
@@ -82,18 +83,16 @@ def _siret_details(answers: Answers, lang: str) -> list[str]:
 
 
 def _company_details(answers: Answers, lang: str) -> list[str]:
-    from tenders import reference
-
     _ = gettext_for(lang)
     company = answers.get("company") or {}
     lines = [_("Name: {name}").format(name=company.get("name") or "—")]
     if company.get("legal_form"):
-        label = reference.legal_form_label(company["legal_form"]) or company["legal_form"]
+        label = activities.legal_form_label(company["legal_form"]) or company["legal_form"]
         lines.append(_("Legal form: {label}").format(label=label))
     if company.get("naf"):
-        label = reference.naf_label(company["naf"]) or ""
+        label = activities.naf_label(company["naf"]) or ""
         lines.append(_("Activity (NAF): {code} {label}").format(code=company["naf"], label=label))
-    dep = reference.departement(company.get("departement") or "")
+    dep = geography.departement(company.get("departement") or "")
     if dep:
         lines.append(_("Département: {name} ({code})").format(name=dep.name, code=dep.code))
     flags = [flag for flag, on in ((_("ESS"), company.get("is_ess")),
@@ -143,19 +142,15 @@ def keywords_from_activities(text: str) -> list[str]:
 
 
 def cpv_choices(answers: Answers, lang: str) -> list[Choice]:
-    from tenders import reference
-
     return [Choice(code.code, f"{code.code} {code.label(lang)}", translate=False)
-            for code in reference.cpv_search(answers.get("activities") or "", limit=5, lang=lang)]
+            for code in cpv.cpv_search(answers.get("activities") or "", limit=5, lang=lang)]
 
 
 def _cpv_summary(value: Any, lang: str) -> str:
-    from tenders import reference
-
     labels = []
     for code in value or []:
-        cpv = reference.cpv_get(code)
-        labels.append(f"{code} {cpv.label(lang)}" if cpv else code)
+        found = cpv.cpv_get(code)
+        labels.append(f"{code} {found.label(lang)}" if found else code)
     _ = gettext_for(lang)
     return "; ".join(labels) if labels else _("none (your keywords only)")
 
@@ -163,12 +158,10 @@ def _cpv_summary(value: Any, lang: str) -> str:
 # --- area --------------------------------------------------------------------------------------
 
 def validate_area(text: str, answers: Answers, services: Services) -> dict:
-    from tenders import reference
-
     _too_long(text, MAX_AREA)
     if text == ALL_FRANCE:
         return {"all_france": True, "departements": []}
-    parsed = reference.parse_area(text)
+    parsed = geography.parse_area(text)
     if parsed.unknown:
         token, suggestions = parsed.unknown[0]
         if suggestions:
@@ -183,12 +176,10 @@ def validate_area(text: str, answers: Answers, services: Services) -> dict:
 
 
 def area_choices(answers: Answers, lang: str) -> list[Choice]:
-    from tenders import reference
-
     _ = gettext_for(lang)
     options = [Choice(ALL_FRANCE, _("All of France"), translate=False)]
     company = answers.get("company") or {}
-    dep = reference.departement(company.get("departement") or "") if company_confirmed(
+    dep = geography.departement(company.get("departement") or "") if company_confirmed(
         answers) else None
     if dep:
         options.insert(0, Choice(dep.code, f"📍 {dep.name} ({dep.code})", translate=False))
@@ -196,8 +187,6 @@ def area_choices(answers: Answers, lang: str) -> list[Choice]:
 
 
 def area_summary(value: Any, lang: str) -> str:
-    from tenders import reference
-
     _ = gettext_for(lang)
     if not value:
         return "—"
@@ -205,7 +194,7 @@ def area_summary(value: Any, lang: str) -> str:
         return _("All of France")
     names = []
     for code in value.get("departements", []):
-        dep = reference.departement(code)
+        dep = geography.departement(code)
         names.append(f"{dep.name} ({code})" if dep else code)
     return ", ".join(names)
 

@@ -23,7 +23,7 @@ Rules (issue 3, point 6), in the order they are checked:
    with no département and not all of France only gets national tenders.
 5. Activity: CPV or keyword (at least one).
    - CPV: a tender code (the tender's own or any lot's) and a profile code are related when one is
-     within the other, by CPV prefix (trailing zeros mark the level, `tenders.reference.cpv_prefix`).
+     within the other, by CPV prefix (trailing zeros mark the level, `reference.cpv.cpv_prefix`).
      Tender code within the profile's field (or equal): the structure does this. Tender code
      *broader* than the profile's (tender 77000000, profile 77310000): also matched, since a
      buyer who only gives a division may well want that trade, but scored lower.
@@ -55,8 +55,9 @@ from functools import lru_cache
 from matching.keywords import TenderText, Tokens, keyword_tokens, text_tokens
 from matching.profile import Profile
 from matching.reasons import Reason, reasons_to_json
+from reference.cpv import cpv_prefix, normalise_cpv
+from reference.geography import departement, region
 from tenders.model import NoticeKind, Reserved, Tender
-from tenders.reference import cpv_prefix, departement, normalise_cpv, region
 
 CAPACITY_FACTOR = 3
 

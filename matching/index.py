@@ -56,8 +56,8 @@ from matching.engine import (
 from matching.keywords import TOKEN_THRESHOLD, TenderText, Tokens, length_window
 from matching.profile import Profile
 from matching.reasons import Reason
+from reference.geography import all_regions
 from tenders.model import Reserved, Tender
-from tenders.reference import all_regions
 
 ALL_FRANCE = "FR"  # bucket of the profiles covering all of France (no département has this code)
 

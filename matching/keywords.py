@@ -1,6 +1,6 @@
 """Keyword rule: does a profile keyword occur in a tender's text? Pure, no I/O.
 
-Texts and keywords are reduced to tokens by `tenders.text.tokens` (case and accents folded, French
+Texts and keywords are reduced to tokens by `reference.text.tokens` (case and accents folded, French
 stopwords and one-letter leftovers dropped, a light plural stem), so "Entretien des Espaces Verts"
 gives ("entretien", "espace", "vert") and the keyword "espaces verts" gives ("espace", "vert").
 
@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Set
 
 from rapidfuzz import fuzz, process
 
-from tenders.text import tokens
+from reference.text import tokens
 
 TOKEN_THRESHOLD = 85.0
 

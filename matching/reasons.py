@@ -21,7 +21,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from locales import N_, gettext_for
-from tenders.reference import cpv_get, departement, region
+from reference.cpv import cpv_get
+from reference.geography import departement, region
 
 
 @dataclass(frozen=True, slots=True)

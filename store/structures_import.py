@@ -135,7 +135,7 @@ def _family(cell: str) -> str | None:
 
 
 def _departements(cell: str, delimiter: str) -> tuple[bool, list[str]]:
-    from tenders.reference import normalise_departement, sort_departements
+    from reference.geography import normalise_departement, sort_departements
 
     values = _split(cell, delimiter)
     if any(value.lower() in ALL_FRANCE for value in values):
@@ -151,7 +151,7 @@ def _departements(cell: str, delimiter: str) -> tuple[bool, list[str]]:
 
 
 def _cpv_codes(cell: str, delimiter: str) -> list[str]:
-    from tenders.reference import cpv_get, normalise_cpv
+    from reference.cpv import cpv_get, normalise_cpv
 
     codes = []
     for value in _split(cell, delimiter):
@@ -227,7 +227,7 @@ def _parse_row(row: dict[str, str], columns: set[str], delimiter: str) -> dict:
                                "9220)"), code=code)
         fields["legal_form"] = code or None
     if "naf" in columns:
-        from tenders.reference import normalise_naf
+        from reference.activities import normalise_naf
 
         naf = normalise_naf(cell["naf"]) if cell["naf"] else None
         if cell["naf"] and naf is None:

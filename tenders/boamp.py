@@ -38,7 +38,7 @@ Choices (each also said where it is made):
 - estimated value: the notice-level estimate, else the sum of the lots' values when every lot has
   one;
 - reserved: structured flags (MARCHE_RESERVE_OUI, eForms `res-ws` on the notice or on every lot)
-  and the words of the notice (`tenders.text.reserved_kind`); social clause: eForms social
+  and the words of the notice (`tenders.signals.reserved_kind`); social clause: eForms social
   objective `opp`, or the words of a clause sociale anywhere in the notice;
 - refers_to (rectificatifs, cancellations, awards): the `annonce_lie`/`annonces_anterieures`
   fields, else the first earlier notice of the management block (the initial call for tenders);
@@ -64,14 +64,10 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from locales import N_
+from reference.cpv import normalise_cpv
+from reference.geography import departement_for_nuts, normalise_departement, sort_departements
 from tenders.model import Lot, NoticeKind, Tender
-from tenders.reference import (
-    departement_for_nuts,
-    normalise_cpv,
-    normalise_departement,
-    sort_departements,
-)
-from tenders.text import reservation_kind, scan_notice
+from tenders.signals import reservation_kind, scan_notice
 from tenders.xmlsafe import parse_xml_bytes
 
 log = logging.getLogger(__name__)

@@ -56,9 +56,10 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from reference.cpv import normalise_cpv
+from reference.geography import departement_for_nuts, sort_departements
+from reference.text import fold
 from tenders.model import Lot, NoticeKind, Reserved, Tender
-from tenders.reference import departement_for_nuts, normalise_cpv, sort_departements
-from tenders.text import fold
 from tenders.xmlsafe import XMLError, parse_xml_bytes
 
 log = logging.getLogger(__name__)

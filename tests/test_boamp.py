@@ -14,9 +14,9 @@ import respx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from reference.geography import all_departements
 from tenders import boamp
 from tenders.model import NoticeKind, Reserved
-from tenders.reference import all_departements
 from tenders.xmlsafe import UnsafeXMLError, XMLError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "boamp"

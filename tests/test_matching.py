@@ -18,8 +18,9 @@ from matching.index import ProfileIndex
 from matching.keywords import TenderText, keyword_tokens, similar, similar_in, text_tokens
 from matching.profile import Profile
 from matching.reasons import Reason, reasons_from_json, reasons_to_json, render_reason
+from reference.cpv import all_cpv
+from reference.geography import all_departements, region
 from tenders.model import Lot, NoticeKind, Reserved, Tender
-from tenders.reference import all_cpv, all_departements, region
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)

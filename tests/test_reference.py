@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tenders import reference as ref
-from tenders.text import fold, tokens
+from reference import activities, cpv, geography
+from reference.text import fold, tokens
 
 # ---------------------------------------------------------------- text
 
@@ -42,18 +42,18 @@ def test_fold_agrees_with_its_definition(text):
 
 
 def test_cpv_table_is_complete_and_bilingual():
-    codes = ref.all_cpv()
+    codes = cpv.all_cpv()
     assert len(codes) == 9454
-    green = ref.cpv_get("77310000-6")
-    assert green == ref.CpvCode(
+    green = cpv.cpv_get("77310000-6")
+    assert green == cpv.CpvCode(
         "77310000",
         "Réalisation et entretien d'espaces verts",
         "Planting and maintenance services of green areas",
     )
     assert green.label("en") == "Planting and maintenance services of green areas"
     assert green.label("fr").startswith("Réalisation")
-    assert ref.cpv_get("12345678") is None
-    assert ref.cpv_get("junk") is None
+    assert cpv.cpv_get("12345678") is None
+    assert cpv.cpv_get("junk") is None
 
 
 @pytest.mark.parametrize(
@@ -71,48 +71,48 @@ def test_cpv_table_is_complete_and_bilingual():
     ],
 )
 def test_normalise_cpv(raw, expected):
-    assert ref.normalise_cpv(raw) == expected
+    assert cpv.normalise_cpv(raw) == expected
 
 
 def test_cpv_hierarchy_by_significant_digits():
-    assert ref.cpv_level("45000000") == 2
-    assert ref.cpv_level("03000000") == 2
-    assert ref.cpv_level("45200000") == 3
-    assert ref.cpv_level("45212110") == 7
-    assert ref.cpv_parent("45212000") == "45210000"
-    assert ref.cpv_parent("45210000") == "45200000"
-    assert ref.cpv_parent("45200000") == "45000000"
-    assert ref.cpv_parent("45000000") is None
-    assert ref.cpv_parent("03100000") == "03000000"
-    assert ref.cpv_ancestors("45212110") == [
+    assert cpv.cpv_level("45000000") == 2
+    assert cpv.cpv_level("03000000") == 2
+    assert cpv.cpv_level("45200000") == 3
+    assert cpv.cpv_level("45212110") == 7
+    assert cpv.cpv_parent("45212000") == "45210000"
+    assert cpv.cpv_parent("45210000") == "45200000"
+    assert cpv.cpv_parent("45200000") == "45000000"
+    assert cpv.cpv_parent("45000000") is None
+    assert cpv.cpv_parent("03100000") == "03000000"
+    assert cpv.cpv_ancestors("45212110") == [
         "45212100", "45212000", "45210000", "45200000", "45000000",
     ]
     # 90911200 (building cleaning) sits under 90911000, 90910000, 90900000, 90000000.
-    assert ref.cpv_ancestors("90911200-8") == ["90911000", "90910000", "90900000", "90000000"]
+    assert cpv.cpv_ancestors("90911200-8") == ["90911000", "90910000", "90900000", "90000000"]
 
 
 def test_every_code_has_an_existing_chain_up_to_its_division():
-    for cpv in ref.all_cpv():
-        chain = ref.cpv_ancestors(cpv.code)
-        if ref.cpv_level(cpv.code) > 2:
-            assert chain and chain[-1] == cpv.code[:2] + "000000"
+    for code in cpv.all_cpv():
+        chain = cpv.cpv_ancestors(code.code)
+        if cpv.cpv_level(code.code) > 2:
+            assert chain and chain[-1] == code.code[:2] + "000000"
         for ancestor in chain:
-            assert ref.cpv_is_within(cpv.code, ancestor)
+            assert cpv.cpv_is_within(code.code, ancestor)
 
 
 def test_cpv_is_within():
-    assert ref.cpv_is_within("77310000", "77300000")
-    assert ref.cpv_is_within("77310000", "77000000")
-    assert ref.cpv_is_within("77310000-6", "77310000")
-    assert not ref.cpv_is_within("77300000", "77310000")
-    assert not ref.cpv_is_within("45000000", "4500000")  # malformed field
+    assert cpv.cpv_is_within("77310000", "77300000")
+    assert cpv.cpv_is_within("77310000", "77000000")
+    assert cpv.cpv_is_within("77310000-6", "77310000")
+    assert not cpv.cpv_is_within("77300000", "77310000")
+    assert not cpv.cpv_is_within("45000000", "4500000")  # malformed field
     # A division is 2 digits even when its second digit is 0: 90000000 is not "9".
-    assert not ref.cpv_is_within("98300000", "90000000")
-    assert ref.cpv_is_within("90911200", "90000000")
+    assert not cpv.cpv_is_within("98300000", "90000000")
+    assert cpv.cpv_is_within("90911200", "90000000")
 
 
 def _codes(query: str, lang: str = "fr", limit: int = 5) -> list[str]:
-    return [cpv.code for cpv in ref.cpv_search(query, limit=limit, lang=lang)]
+    return [cpv.code for cpv in cpv.cpv_search(query, limit=limit, lang=lang)]
 
 
 @pytest.mark.parametrize(
@@ -158,27 +158,27 @@ def test_cpv_search_in_english_and_edge_cases():
     assert _codes("cleaning", lang="en")[0] == "90910000"
     assert _codes("catering", lang="en")[:2] == ["55520000", "55500000"]
     assert _codes("joinery", lang="en")[0] == "45421000"
-    assert ref.cpv_search("") == []
-    assert ref.cpv_search("de la et des") == []
-    assert ref.cpv_search("nettoyage", limit=0) == []
-    assert len(ref.cpv_search("nettoyage", limit=12)) == 12
+    assert cpv.cpv_search("") == []
+    assert cpv.cpv_search("de la et des") == []
+    assert cpv.cpv_search("nettoyage", limit=0) == []
+    assert len(cpv.cpv_search("nettoyage", limit=12)) == 12
 
 
 # ---------------------------------------------------------------- départements and regions
 
 
 def test_departements_and_regions_load():
-    depts = ref.all_departements()
+    depts = geography.all_departements()
     assert len(depts) == 101
-    assert len(ref.all_regions()) == 18
-    loire = ref.departement("42")
-    assert loire == ref.Departement("42", "Loire", "84", "Auvergne-Rhône-Alpes", "FRK25")
-    ara = ref.region("84")
+    assert len(geography.all_regions()) == 18
+    loire = geography.departement("42")
+    assert loire == geography.Departement("42", "Loire", "84", "Auvergne-Rhône-Alpes", "FRK25")
+    ara = geography.region("84")
     assert ara.name == "Auvergne-Rhône-Alpes"
     assert "42" in ara.departements and len(ara.departements) == 12
     # Every département is in its region's list, once.
     for dept in depts:
-        assert ref.region(dept.region_code).departements.count(dept.code) == 1
+        assert geography.region(dept.region_code).departements.count(dept.code) == 1
 
 
 @pytest.mark.parametrize(
@@ -187,52 +187,52 @@ def test_departements_and_regions_load():
      ("976", "976"), ("20", None), ("975", None), ("99", None), ("", None), (None, None)],
 )
 def test_departement_codes(raw, code):
-    found = ref.departement(raw)
+    found = geography.departement(raw)
     assert (found.code if found else None) == code
 
 
-@given(st.sampled_from([d.code for d in ref.all_departements()]))
+@given(st.sampled_from([d.code for d in geography.all_departements()]))
 def test_departement_code_forms_all_normalise(code):
     variants = {code, code.lower(), f" {code} "}
     if code.startswith("0"):
         variants.add(code[1:])
         variants.add(int(code))
     for variant in variants:
-        assert ref.normalise_departement(variant) == code
+        assert geography.normalise_departement(variant) == code
 
 
 @given(st.text(max_size=4))
 def test_normalise_departement_never_invents_a_code(text):
-    result = ref.normalise_departement(text)
-    assert result is None or ref.departement(result) is not None
+    result = geography.normalise_departement(text)
+    assert result is None or geography.departement(result) is not None
 
 
 def test_departement_for_nuts_2021_and_levels():
-    assert ref.departement_for_nuts("FRK25") == ["42"]
-    assert ref.departement_for_nuts("frk25") == ["42"]
-    assert ref.departement_for_nuts("FRY40") == ["974"]
-    assert ref.departement_for_nuts("FRK2") == ["01", "07", "26", "38", "42", "69", "73", "74"]
-    assert ref.departement_for_nuts("FRK") == sorted(ref.region("84").departements)
-    assert ref.departement_for_nuts("FRM0") == ["2A", "2B"]
-    assert len(ref.departement_for_nuts("FR")) == 101
-    assert ref.departement_for_nuts("FRZZZ") == []
-    assert ref.departement_for_nuts("DE300") == []
-    assert ref.departement_for_nuts("") == []
-    assert ref.departement_for_nuts(None) == []
+    assert geography.departement_for_nuts("FRK25") == ["42"]
+    assert geography.departement_for_nuts("frk25") == ["42"]
+    assert geography.departement_for_nuts("FRY40") == ["974"]
+    assert geography.departement_for_nuts("FRK2") == ["01", "07", "26", "38", "42", "69", "73", "74"]
+    assert geography.departement_for_nuts("FRK") == sorted(geography.region("84").departements)
+    assert geography.departement_for_nuts("FRM0") == ["2A", "2B"]
+    assert len(geography.departement_for_nuts("FR")) == 101
+    assert geography.departement_for_nuts("FRZZZ") == []
+    assert geography.departement_for_nuts("DE300") == []
+    assert geography.departement_for_nuts("") == []
+    assert geography.departement_for_nuts(None) == []
 
 
 def test_departement_for_nuts_2013_codes():
-    assert ref.departement_for_nuts("FR711") == ["01"]  # Ain
-    assert ref.departement_for_nuts("FR715") == ["42"]  # Loire
-    assert ref.departement_for_nuts("FR101") == ["75"]  # unchanged in 2016
-    assert ref.departement_for_nuts("FR824") == ["13"]
-    assert ref.departement_for_nuts("FR831") == ["2A"]
-    assert ref.departement_for_nuts("FRA10") == ["971"]
-    assert ref.departement_for_nuts("FR940") == ["974"]  # NUTS 2010
-    assert ref.departement_for_nuts("FR62") == [
+    assert geography.departement_for_nuts("FR711") == ["01"]  # Ain
+    assert geography.departement_for_nuts("FR715") == ["42"]  # Loire
+    assert geography.departement_for_nuts("FR101") == ["75"]  # unchanged in 2016
+    assert geography.departement_for_nuts("FR824") == ["13"]
+    assert geography.departement_for_nuts("FR831") == ["2A"]
+    assert geography.departement_for_nuts("FRA10") == ["971"]
+    assert geography.departement_for_nuts("FR940") == ["974"]  # NUTS 2010
+    assert geography.departement_for_nuts("FR62") == [
         "09", "12", "31", "32", "46", "65", "81", "82",
     ]
-    assert ref.departement_for_nuts("FR7") == sorted(
+    assert geography.departement_for_nuts("FR7") == sorted(
         ["01", "07", "26", "38", "42", "69", "73", "74", "03", "15", "43", "63"]
     )
 
@@ -251,14 +251,14 @@ _NUTS_2013_TO_2021 = {
 
 
 def test_nuts_2013_table_agrees_with_2021_positions():
-    metropolitan_and_overseas = {d.code for d in ref.all_departements()} - {
+    metropolitan_and_overseas = {d.code for d in geography.all_departements()} - {
         "75", "77", "78", "91", "92", "93", "94", "95"
     }
     covered: set[str] = set()
     for old, new in _NUTS_2013_TO_2021.items():
         for digit in "0123456789":
-            old_depts = ref.departement_for_nuts(old + digit)
-            assert old_depts == ref.departement_for_nuts(new + digit), old + digit
+            old_depts = geography.departement_for_nuts(old + digit)
+            assert old_depts == geography.departement_for_nuts(new + digit), old + digit
             covered.update(old_depts)
     assert covered == metropolitan_and_overseas
 
@@ -293,7 +293,7 @@ def test_nuts_2013_table_agrees_with_2021_positions():
     ],
 )
 def test_parse_area_accepts(text, departements, regions):
-    parsed = ref.parse_area(text)
+    parsed = geography.parse_area(text)
     assert parsed.unknown == []
     assert parsed.departements == departements
     assert parsed.regions == regions
@@ -302,10 +302,10 @@ def test_parse_area_accepts(text, departements, regions):
 
 
 def test_parse_area_region_expands():
-    parsed = ref.parse_area("Auvergne-Rhône-Alpes")
+    parsed = geography.parse_area("Auvergne-Rhône-Alpes")
     assert parsed.regions == ["84"]
-    assert parsed.departements == sorted(ref.region("84").departements)
-    assert ref.parse_area("auvergne rhone alpes").departements == parsed.departements
+    assert parsed.departements == sorted(geography.region("84").departements)
+    assert geography.parse_area("auvergne rhone alpes").departements == parsed.departements
 
 
 @pytest.mark.parametrize(
@@ -313,7 +313,7 @@ def test_parse_area_region_expands():
     ["toute la France", "France entière", "France", "national", "all of France", "Partout"],
 )
 def test_parse_area_all_france(text):
-    parsed = ref.parse_area(text)
+    parsed = geography.parse_area(text)
     assert parsed.all_france and parsed.unknown == [] and parsed.ok
 
 
@@ -327,7 +327,7 @@ def test_parse_area_all_france(text):
     ],
 )
 def test_parse_area_does_not_guess(text, first_suggestion):
-    parsed = ref.parse_area(f"42, {text}")
+    parsed = geography.parse_area(f"42, {text}")
     assert parsed.departements == ["42"]
     assert len(parsed.unknown) == 1
     token, suggestions = parsed.unknown[0]
@@ -339,14 +339,14 @@ def test_parse_area_does_not_guess(text, first_suggestion):
 
 
 def test_parse_area_unknown_codes_and_empty():
-    parsed = ref.parse_area("99")
+    parsed = geography.parse_area("99")
     assert parsed.unknown and parsed.unknown[0][0] == "99" and parsed.departements == []
-    assert ref.parse_area("") == ref.AreaParse()
-    assert not ref.parse_area("").ok
+    assert geography.parse_area("") == geography.AreaParse()
+    assert not geography.parse_area("").ok
 
 
 def test_fuzzy_threshold_is_documented_value():
-    assert ref.FUZZY_ACCEPT == 90.0
+    assert geography.FUZZY_ACCEPT == 90.0
 
 
 # ---------------------------------------------------------------- NAF and legal forms
@@ -378,18 +378,18 @@ def test_fuzzy_threshold_is_documented_value():
     ],
 )
 def test_naf_to_cpv_divisions(naf, divisions):
-    result = ref.naf_to_cpv_divisions(naf)
+    result = activities.naf_to_cpv_divisions(naf)
     assert result == divisions
     for code in result:
-        assert ref.cpv_get(code) is not None and ref.cpv_level(code) == 2
+        assert cpv.cpv_get(code) is not None and cpv.cpv_level(code) == 2
 
 
 def test_naf_and_legal_form_labels():
-    assert ref.naf_label("81.30Z") == "Services d'aménagement paysager"
-    assert ref.naf_label("8130z") == "Services d'aménagement paysager"
-    assert ref.naf_label("99.99Z") is None
-    assert ref.legal_form_label("9220") == "Association déclarée"
-    assert ref.legal_form_label(5458) == "SARL coopérative de production (SCOP)"
-    assert ref.legal_form_label("0000").startswith("Organisme de placement")
-    assert ref.legal_form_label("1") is None
-    assert ref.legal_form_label(None) is None
+    assert activities.naf_label("81.30Z") == "Services d'aménagement paysager"
+    assert activities.naf_label("8130z") == "Services d'aménagement paysager"
+    assert activities.naf_label("99.99Z") is None
+    assert activities.legal_form_label("9220") == "Association déclarée"
+    assert activities.legal_form_label(5458) == "SARL coopérative de production (SCOP)"
+    assert activities.legal_form_label("0000").startswith("Organisme de placement")
+    assert activities.legal_form_label("1") is None
+    assert activities.legal_form_label(None) is None
