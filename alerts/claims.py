@@ -127,14 +127,14 @@ def _mine(ids: Sequence[int], claim_id: str, *statuses: str):
 
 
 def finish_sent(session: Session, deliveries: Sequence[Delivery], *, claim_id: str,
-                now: datetime, message_id: int | None,
+                now: datetime, message_id: str | None,
                 snapshots: dict[int, tuple[dict, str]] | None = None) -> None:
-    """The message left: sent, with Telegram's message id. `snapshots` (id -> (snapshot,
+    """The message left: sent, with the channel's id for it. `snapshots` (id -> (snapshot,
     hash)) records what the member was shown, for later updates. A row a stale-lease recovery
     marked `uncertain` meanwhile is corrected: the answer came, it is sent."""
     snapshots = snapshots or {}
     for delivery in deliveries:
-        values: dict = {"status": S.SENT, "sent_at": now, "telegram_message_id": message_id,
+        values: dict = {"status": S.SENT, "sent_at": now, "channel_message_id": message_id,
                         "last_error": None}
         if delivery.id in snapshots:
             snapshot, digest = snapshots[delivery.id]

@@ -1,14 +1,15 @@
-"""From claimed deliveries to messages: group them, check them again, render them.
+"""From claimed deliveries to messages: group them, check them again, build their Message and
+render it for the channel that sends it.
 
 A claim's deliveries are prepared together in one session with bulk reads (members, preferences,
 tenders, lots, matches: one query each), so a 1,000-member fan-out of one tender reads the tender
 once and renders its snapshot once.
 
 Checked again just before sending, with the data as it is now:
-- the member still exists and their Telegram chat is open (else `dead`, and the same content is
-  queued on email when they have an address);
-- the tender exists, its deadline has not passed, it is not cancelled or awarded (a cancellation
-  is sent about a cancelled tender, of course) — else `dead` with the reason;
+- the member still exists and the channel is open for them (else `dead`, and the same content is
+  queued on their other channel when they have one);
+- for the news about a tender (alerts, digests, updates, reminders), the tender exists, its
+  deadline has not passed, it is not cancelled or awarded — else `dead` with the reason;
 - alerts.policy.due_time with the member's current preferences (pause, rhythm, quiet hours) —
   else back to `pending` until then, without counting an attempt.
 """
@@ -16,24 +17,25 @@ Checked again just before sending, with the data as it is now:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from alerts import claims
+from alerts import claims, render
+from alerts.channel import Channel
+from alerts.message import Message
 from alerts.outbox import (
-    TELEGRAM,
     diff_snapshots,
-    enqueue_email_copy,
+    enqueue_fallback,
     last_shown,
     snapshot_hash,
     tender_snapshot,
-    usable,
 )
 from alerts.policy import Schedule, due_time
 from store.alert_models import Delivery, DeliveryKind
@@ -64,9 +66,8 @@ class Job:
 class Prepared:
     job: Job
     deliveries: list[Delivery]  # those that go in the message
-    chat_id: int
-    html: str
-    keyboard: list[list[tuple[str, str]]] | None
+    address: Any  # the member's address on the channel
+    rendered: Any  # the message in the channel's format
     snapshots: dict[int, tuple[dict, str]] = field(default_factory=dict)
     deadline: datetime | None = None  # the earliest deadline in the message
 
@@ -193,46 +194,88 @@ def update_changes(session: Session, delivery: Delivery, tender: TenderRow,
     return diff_snapshots((before.payload or {}).get("snapshot"), current)
 
 
-def build_message(session: Session, delivery_or_group: Delivery | Sequence[Delivery],
-                  member: Member, now: datetime, tz: ZoneInfo, *, loader: Loader | None = None):
-    """The message (alerts.render.Rendered) for one delivery or a digest group, in the member's
-    language. Raises NothingToSend when there is nothing left to say."""
-    from alerts import render
+def _digest(session: Session, loader: Loader, group: list[Delivery], member: Member,
+            now: datetime, tz: ZoneInfo) -> Message:
+    items = []
+    for delivery in group:
+        tender = loader.tender(delivery.tender_id)
+        reasons, score = loader.reasons(delivery, member)
+        items.append((tender, loader.lots[tender.id], reasons, score))
+    preference = loader.preferences.get(member.id)
+    # A member who went back to instant still gets the leftover items as one digest.
+    rhythm = "weekly" if preference is not None and preference.rhythm == "weekly" else "daily"
+    return render.render_digest(items, _lang(member), now, tz, rhythm)
 
+
+def _alert(session: Session, loader: Loader, group: list[Delivery], member: Member,
+           now: datetime, tz: ZoneInfo) -> Message:
+    tender = loader.tender(group[0].tender_id)
+    reasons, score = loader.reasons(group[0], member)
+    return render.render_alert(tender, loader.lots[tender.id], reasons, score, _lang(member),
+                               now, tz)
+
+
+def _update(session: Session, loader: Loader, group: list[Delivery], member: Member,
+            now: datetime, tz: ZoneInfo) -> Message:
+    tender = loader.tender(group[0].tender_id)
+    changes = update_changes(session, group[0], tender, loader)
+    if not changes:
+        raise NothingToSend("nothing the member was shown has changed any more")
+    return render.render_update(tender, changes, _lang(member), now, tz)
+
+
+def _cancellation(session: Session, loader: Loader, group: list[Delivery], member: Member,
+                  now: datetime, tz: ZoneInfo) -> Message:
+    return render.render_cancellation(loader.tender(group[0].tender_id), _lang(member))
+
+
+def _reminder(session: Session, loader: Loader, group: list[Delivery], member: Member,
+              now: datetime, tz: ZoneInfo) -> Message:
+    tender = loader.tender(group[0].tender_id)
+    return render.render_reminder(tender, _days_left(tender.deadline, now, tz), _lang(member),
+                                  now, tz)
+
+
+def _help_request(session: Session, loader: Loader, group: list[Delivery], member: Member,
+                  now: datetime, tz: ZoneInfo) -> Message:
+    from alerts.advisors import help_request_message
+
+    payload = group[0].payload or {}
+    requester = loader.member(int(payload.get("requester") or 0)) if payload.get(
+        "requester") else None
+    return help_request_message(session, requester, loader.tender(group[0].tender_id),
+                                _lang(member))
+
+
+def _lang(member: Member) -> str:
+    return member.language or "fr"
+
+
+Builder = Callable[[Session, Loader, list[Delivery], Member, datetime, ZoneInfo], Message]
+# What each kind of delivery says; later flows (groupements, support…) add theirs.
+BUILDERS: dict[str, Builder] = {
+    K.DIGEST_ITEM: _digest, K.ALERT: _alert, K.UPDATE: _update, K.CANCELLATION: _cancellation,
+    K.REMINDER: _reminder, K.HELP_REQUEST: _help_request,
+}
+
+
+def build_message(session: Session, delivery_or_group: Delivery | Sequence[Delivery],
+                  member: Member, now: datetime, tz: ZoneInfo, *,
+                  loader: Loader | None = None) -> Message:
+    """The Message for one delivery or a digest group, in the member's language. Raises
+    NothingToSend when there is nothing left to say."""
     group = ([delivery_or_group] if isinstance(delivery_or_group, Delivery)
              else list(delivery_or_group))
     loader = loader or Loader(session).load(group)
-    lang = member.language or "fr"
-    first = group[0]
-    if first.kind == K.DIGEST_ITEM:
-        items = []
-        for delivery in group:
-            tender = loader.tender(delivery.tender_id)
-            reasons, score = loader.reasons(delivery, member)
-            items.append((tender, loader.lots[tender.id], reasons, score))
-        items.sort(key=lambda item: (-item[3], item[0].deadline or now, item[0].id))
-        preference = loader.preferences.get(member.id)
-        # A member who went back to instant still gets the leftover items as one digest.
-        rhythm = "weekly" if preference is not None and preference.rhythm == "weekly" else "daily"
-        return render.render_digest(items, lang, now, tz, rhythm)
-    tender = loader.tender(first.tender_id)
-    if first.kind == K.ALERT:
-        reasons, score = loader.reasons(first, member)
-        return render.render_alert(tender, loader.lots[tender.id], reasons, score, lang, now, tz)
-    if first.kind == K.UPDATE:
-        changes = update_changes(session, first, tender, loader)
-        if not changes:
-            raise NothingToSend("nothing the member was shown has changed any more")
-        return render.render_update(tender, changes, lang, now, tz)
-    if first.kind == K.CANCELLATION:
-        return render.render_cancellation(tender, lang)
-    if first.kind == K.REMINDER:
-        return render.render_reminder(tender, _days_left(tender.deadline, now, tz), lang, now,
-                                      tz)
-    raise NothingToSend(f"unknown delivery kind {first.kind!r}")
+    builder = BUILDERS.get(group[0].kind)
+    if builder is None:
+        raise NothingToSend(f"unknown delivery kind {group[0].kind!r}")
+    return builder(session, loader, group, member, now, tz)
 
 
 def tender_problem(tender: TenderRow | None, kind: str, now: datetime) -> str | None:
+    if kind not in K.TENDER_NEWS and kind != K.CANCELLATION:
+        return None  # e.g. a help request: it stays worth reading after the deadline
     if tender is None:
         return "the tender was removed"
     if tender.deadline is not None and tender.deadline <= now:
@@ -242,16 +285,17 @@ def tender_problem(tender: TenderRow | None, kind: str, now: datetime) -> str | 
     return None
 
 
-def _prepare_one(session: Session, loader: Loader, job: Job, now: datetime,
-                 tz: ZoneInfo) -> Prepared | None:
+def _prepare_one(session: Session, loader: Loader, job: Job, now: datetime, tz: ZoneInfo,
+                 channel: Channel) -> Prepared | None:
     member = loader.member(job.member_id)
     if member is None:
         claims.finish_dead(session, job.ids, claim_id=job.claim_id, reason="the member is gone")
         return None
-    if job.deliveries[0].channel == TELEGRAM and not usable(member, TELEGRAM):
+    address = channel.address(member)
+    if address is None:
         claims.finish_dead(session, job.ids, claim_id=job.claim_id,
-                           reason="the member's Telegram chat is closed")
-        enqueue_email_copy(session, job.deliveries, member, now)
+                           reason=f"the member's {channel.name} channel is closed")
+        enqueue_fallback(session, job.deliveries, member, now, channel.name)
         return None
     schedule = Schedule.of(loader.preferences.get(member.id))
     keep: list[Delivery] = []
@@ -262,14 +306,14 @@ def _prepare_one(session: Session, loader: Loader, job: Job, now: datetime,
             continue
         due = due_time(schedule, digest=delivery.kind == K.DIGEST_ITEM,
                        queued_at=delivery.created_at, now=now, tz=tz)
-        if due > now:
+        if due > now and delivery.kind in K.TENDER_NEWS + (K.CANCELLATION,):
             claims.release(session, [delivery.id], claim_id=job.claim_id, next_at=due)
             continue
         keep.append(delivery)
     if not keep:
         return None
     try:
-        rendered = build_message(session, keep, member, now, tz, loader=loader)
+        rendered = channel.render(build_message(session, keep, member, now, tz, loader=loader))
     except NothingToSend as reason:
         claims.finish_dead(session, [d.id for d in keep], claim_id=job.claim_id,
                            reason=str(reason))
@@ -278,19 +322,19 @@ def _prepare_one(session: Session, loader: Loader, job: Job, now: datetime,
     deadlines = [t.deadline for t in tenders if t is not None and t.deadline is not None]
     snapshots = {d.id: loader.snapshot(tender) for d, tender in zip(keep, tenders, strict=True)
                  if d.kind in SHOWN}
-    return Prepared(job, keep, member.telegram_chat_id, rendered.html, rendered.keyboard,
-                    snapshots, min(deadlines) if deadlines else None)
+    return Prepared(job, keep, address, rendered, snapshots,
+                    min(deadlines) if deadlines else None)
 
 
-def prepare_jobs(session: Session, jobs: Sequence[Job], now: datetime,
-                 tz: ZoneInfo) -> list[Prepared]:
+def prepare_jobs(session: Session, jobs: Sequence[Job], now: datetime, tz: ZoneInfo,
+                 channel: Channel) -> list[Prepared]:
     """Check and render claimed jobs (see the module docstring); what must not be sent is
     settled in the same transaction. Returns the messages to send, in the jobs' order."""
     loader = Loader(session).load(d for job in jobs for d in job.deliveries)
     prepared = []
     for job in jobs:
         try:
-            ready = _prepare_one(session, loader, job, now, tz)
+            ready = _prepare_one(session, loader, job, now, tz, channel)
         except SQLAlchemyError:
             raise  # the session is unusable: the worker gives the whole claim back
         except Exception as error:  # a rendering bug: this job only, retried, then dead
@@ -304,7 +348,8 @@ def prepare_jobs(session: Session, jobs: Sequence[Job], now: datetime,
     return prepared
 
 
-def prepare(session: Session, job: Job, now: datetime, tz: ZoneInfo) -> Prepared | None:
+def prepare(session: Session, job: Job, now: datetime, tz: ZoneInfo,
+            channel: Channel) -> Prepared | None:
     """One job (see prepare_jobs)."""
-    ready = prepare_jobs(session, [job], now, tz)
+    ready = prepare_jobs(session, [job], now, tz, channel)
     return ready[0] if ready else None

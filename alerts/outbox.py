@@ -9,7 +9,8 @@
   version of those fields: the idempotency key carries the hash of the new snapshot.
 - `enqueue_cancellations`: cancelled tenders → a `cancellation` to members who marked interest
   (signal `interested` or `partners`).
-- `enqueue_email_copy`: the same content on the email channel when Telegram is closed (403).
+- `enqueue_fallback`: the same content on the member's other channel when one is closed (a 403
+  on Telegram, later a hard bounce on email).
 - `reschedule_member`: recompute the due time of a member's waiting deliveries after they change
   their preferences (/alertes, /pause, /reprendre): without it a resumed member would wait for
   the end of the old pause.
@@ -60,14 +61,6 @@ INTEREST_SIGNALS = ("interested", "partners")
 SHOWN_KINDS = (K.ALERT, K.DIGEST_ITEM, K.UPDATE)
 CHANGE_FIELDS = ("deadline", "estimated_value", "title", "lots", "departements", "reserved",
                  "social_clause", "buyer", "url")
-
-
-def _tz(tz: ZoneInfo | None) -> ZoneInfo:
-    if tz is not None:
-        return tz
-    from bot.settings import get_settings
-
-    return get_settings().timezone
 
 
 # --- channels ------------------------------------------------------------------------------------
@@ -151,12 +144,11 @@ def _open_tender(tender: TenderRow, now: datetime) -> bool:
 
 
 def enqueue_for_match(session: Session, match_row: MatchRow, tender_row: TenderRow,
-                      now: datetime, tz: ZoneInfo | None = None) -> int:
+                      now: datetime, tz: ZoneInfo) -> int:
     """Queue the deliveries of one new match for every member of its structure. Nothing for a
     tender already past its deadline or cancelled. Returns the number of rows inserted."""
     if not _open_tender(tender_row, now):
         return 0
-    tz = _tz(tz)
     rows = []
     for member, preference in _members_of_structure(session, match_row.structure_id):
         schedule = Schedule.of(preference)
@@ -239,14 +231,13 @@ def last_shown(session: Session, tender_ids: Iterable[int],
 
 
 def enqueue_updates(session: Session, tenders: Sequence[TenderRow], now: datetime,
-                    tz: ZoneInfo | None = None) -> int:
+                    tz: ZoneInfo) -> int:
     """Updates for tenders that changed (see the module docstring). Returns rows inserted."""
     from tenders.store import lots_by_tender
 
     live = [tender for tender in tenders if _open_tender(tender, now)]
     if not live:
         return 0
-    tz = _tz(tz)
     lots = lots_by_tender(session, [tender.id for tender in live])
     by_id = {tender.id: tender for tender in live}
     shown = last_shown(session, by_id)
@@ -274,11 +265,10 @@ def enqueue_updates(session: Session, tenders: Sequence[TenderRow], now: datetim
     return insert_deliveries(session, rows)
 
 
-def enqueue_cancellations(session: Session, now: datetime, tz: ZoneInfo | None = None,
+def enqueue_cancellations(session: Session, now: datetime, tz: ZoneInfo,
                           tender_ids: Iterable[int] | None = None) -> int:
     """A cancellation to each member who marked interest in a cancelled tender and was not
     told yet. Cheap: it starts from the (few) interests. Returns rows inserted."""
-    tz = _tz(tz)
     told = exists().where(and_(D.c.member_id == Interest.member_id,
                                D.c.tender_id == Interest.tender_id,
                                D.c.kind == K.CANCELLATION))
@@ -308,19 +298,21 @@ def enqueue_cancellations(session: Session, now: datetime, tz: ZoneInfo | None =
 # --- channel fallback and preference changes -----------------------------------------------------
 
 
-def enqueue_email_copy(session: Session, deliveries: Sequence[Delivery], member: Member,
-                       now: datetime) -> int:
-    """The same deliveries on the email channel (Telegram refused them: the member blocked the
-    bot). Nothing when the member has no usable email. Returns rows inserted."""
-    if not usable(member, EMAIL):
+def enqueue_fallback(session: Session, deliveries: Sequence[Delivery], member: Member,
+                     now: datetime, closed: str) -> int:
+    """The same deliveries on the member's other usable channel, `closed` having refused them
+    for good (the member blocked the bot, the address bounces). Nothing when there is none.
+    Returns rows inserted."""
+    others = [channel for channel in CHANNELS if channel != closed and usable(member, channel)]
+    if not others:
         return 0
+    channel = others[0]
     rows = []
     for delivery in deliveries:
-        key = delivery.idempotency_key
-        key = key.removesuffix(f":{TELEGRAM}") + f":{EMAIL}"
+        key = delivery.idempotency_key.removesuffix(f":{delivery.channel}") + f":{channel}"
         payload = {k: v for k, v in (delivery.payload or {}).items() if k != "snapshot"}
         rows.append({
-            "member_id": delivery.member_id, "channel": EMAIL, "kind": delivery.kind,
+            "member_id": delivery.member_id, "channel": channel, "kind": delivery.kind,
             "tender_id": delivery.tender_id, "payload": payload, "idempotency_key": key,
             "next_attempt_at": now, "created_at": delivery.created_at or now,
         })
@@ -328,10 +320,9 @@ def enqueue_email_copy(session: Session, deliveries: Sequence[Delivery], member:
 
 
 def reschedule_member(session: Session, member_id: int, now: datetime,
-                      tz: ZoneInfo | None = None) -> int:
+                      tz: ZoneInfo) -> int:
     """Recompute when each waiting delivery of a member is due, after a change of rhythm, quiet
     hours, pause or resume. Returns the number of rows whose due time changed."""
-    tz = _tz(tz)
     preference = session.execute(
         select(AlertPreference).where(AlertPreference.member_id == member_id)).scalar()
     schedule = Schedule.of(preference)

@@ -1,20 +1,10 @@
-"""What a member reads on the phone: alerts, digests, updates, cancellations and reminders.
+"""What a member is told about tenders: alerts, digests, updates, cancellations and reminders.
 
-Pure: no I/O, no Telegram import. Each function returns a `Rendered` (Telegram HTML and an inline
-keyboard as plain (label, callback_data) pairs) that any sender can turn into its own types.
-
-Safety rules, held for any input (tests throw arbitrary text at them):
-- every string that came from a buyer, a source or a member is escaped with `html.escape`;
-- every message is at most `LIMIT` UTF-16 code units of *HTML* (Telegram counts its 4096 limit on
-  the visible text in UTF-16 units; the HTML is never shorter, so this bound is the strict one).
-  Long fields are cut in plain text before escaping, at a word boundary when one is near, so a cut
-  never falls inside a tag or an entity;
-- callback data stays under 64 bytes (tender ids are integers).
-
-Callback data of the alert buttons (parsed by handlers/alerts.py):
-  a|i|<tid> interested · a|n|<tid> not for us · a|nr|<tid>|<reason> not for us, with a reason ·
-  a|u|<tid> undo the choice · a|p|<tid> look for partners · a|h|<tid> need help ·
-  a|o|<tid> open one tender of a digest as a full alert.
+Pure: no I/O and no channel. Each function returns an alerts.message.Message in the member's
+language; channels/telegram.py turns it into HTML and buttons, the email channel into a mail.
+Text from buyers, sources and members is cleaned (one line, no control characters) and cut to a
+cap here; escaping is the channel's job. A message a channel finds too long gives way to its
+`shorter` versions: fewer lots, a shorter description, shorter titles in a digest.
 """
 
 from __future__ import annotations
@@ -23,11 +13,22 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from html import escape
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_time
 
+from alerts.message import (
+    Action,
+    Actions,
+    Intent,
+    Line,
+    Message,
+    Span,
+    bold,
+    fill,
+    grid,
+    line,
+)
 from locales import (
     N_,
     format_amount,
@@ -41,23 +42,26 @@ from matching.reasons import Reason, render_reason
 from reference.geography import departement
 from store.tender_models import LotRow, TenderRow
 
-LIMIT = 4096
 CLOSE_DEADLINE_DAYS = 7  # ⏰ marks a deadline this close
 DIGEST_DETAILED = 10  # items shown in full in a digest; the rest are listed compactly
+DIGEST_ROW = 5  # number buttons per row
 
-# Caps (UTF-16 units of escaped HTML) so that the fixed part of an alert always leaves room for
-# the description and the lots; see `render_alert`.
+# Caps (characters of plain text) on what comes from a source, so that no field crowds out the
+# others; the channels' own limits are met with `Message.shorter`.
 TITLE_CAP = 400
 BUYER_CAP = 200
 REASON_CAP = 200
 MAX_REASONS = 6
 URL_CAP = 600
 PLACES_SHOWN = 4
-LOT_TITLE_CAP = 160
-MAX_LOTS = 10
-DESCRIPTION_CAP = 700
-
-Keyboard = list[list[tuple[str, str]]]
+PLACE_CAP = 300
+VALUE_CAP = 300
+MAX_CHANGES = 10
+# Alerts: (description cap, lots shown, lot title cap), the longest first.
+ALERT_SIZES = ((700, 10, 160), (400, 6, 100), (200, 3, 60), (0, 0, 0))
+# Digests: title caps of the detailed items, the longest first.
+DIGEST_TITLE_CAPS = (160, 110, 70, 40)
+DIGEST_REST_TITLE_CAP = 70
 
 NOT_FOR_US_REASONS: dict[str, str] = {
     "far": N_("Too far"),
@@ -71,12 +75,6 @@ _RESERVED_BADGES = {
     "disability": N_("Reserved for EA and ESAT"),
     "both": N_("Reserved for SIAE, EA and ESAT"),
 }
-
-
-@dataclass(frozen=True)
-class Rendered:
-    html: str
-    keyboard: Keyboard | None = None
 
 
 @dataclass(frozen=True)
@@ -94,11 +92,6 @@ class AlertChoice:
 # --- small pieces --------------------------------------------------------------------------------
 
 
-def units(text: str) -> int:
-    """Length in UTF-16 code units, as Telegram counts."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
 def clean(text: object) -> str:
     """One line of plain text: whitespace collapsed, lone surrogates and control characters out
     (Telegram refuses text that is not valid UTF-8)."""
@@ -108,38 +101,33 @@ def clean(text: object) -> str:
     return " ".join(value.split())
 
 
-def clip(text: object, cap: int) -> str:
-    """`text` cleaned, cut so that its *escaped* form fits in `cap` UTF-16 units, then escaped."""
+def cut(text: object, cap: int) -> str:
+    """`text` cleaned and cut to `cap` characters, at a word boundary when one is near."""
     plain = clean(text)
-    escaped = escape(plain)
-    if units(escaped) <= cap:
-        return escaped
+    if len(plain) <= cap:
+        return plain
     if cap <= 1:
         return ""
-    cut = plain[:cap]
-    while cut and units(escape(cut)) + 1 > cap:
-        over = units(escape(cut)) + 1 - cap
-        # An escaped character takes at most 6 units ("&quot;"): cut at least a sixth of the excess.
-        cut = cut[: len(cut) - max(1, over // 6)]
-    space = cut.rfind(" ")
-    if space > len(cut) * 2 // 3:  # a word boundary close enough to the cut: use it
-        cut = cut[:space]
-    return escape(cut.rstrip(" ,;:-")) + "…"
+    short = plain[:cap - 1]
+    space = short.rfind(" ")
+    if space > len(short) * 2 // 3:  # a word boundary close enough to the cut: use it
+        short = short[:space]
+    return short.rstrip(" ,;:-") + "…"
 
 
-def _href(url: str | None) -> str | None:
-    """The escaped href of a plain http(s) URL of sensible length, else None."""
+def safe_url(url: str | None) -> str | None:
+    """A plain http(s) URL of sensible length, else None."""
     url = (url or "").strip()
-    if not url.startswith(("http://", "https://")) or units(escape(url)) > URL_CAP:
+    if not url.startswith(("http://", "https://")) or len(url) > URL_CAP:
         return None
     if any(ch.isspace() or not ch.isprintable() for ch in url):
         return None
-    return escape(url, quote=True)
+    return url
 
 
-def _link(url: str | None, label: str) -> str | None:
-    href = _href(url)
-    return f'<a href="{href}">{escape(label)}</a>' if href else None
+def _link_line(url: str | None, label: str) -> Line | None:
+    href = safe_url(url)
+    return line(Span(label, link=href)) if href else None
 
 
 def amount(value: float | int, lang: str) -> str:
@@ -149,19 +137,15 @@ def amount(value: float | int, lang: str) -> str:
     return format_amount(value, lang)
 
 
-def _local(value: datetime, tz: ZoneInfo) -> datetime:
-    return value.astimezone(tz)
-
-
 def days_until(deadline: datetime, now: datetime, tz: ZoneInfo) -> int:
     """Calendar days between today and the deadline's day, in the configured timezone."""
-    return (_local(deadline, tz).date() - _local(now, tz).date()).days
+    return (deadline.astimezone(tz).date() - now.astimezone(tz).date()).days
 
 
 def format_deadline(deadline: datetime, lang: str, now: datetime, tz: ZoneInfo) -> str:
-    """"15 janvier 2027 à 12:00 (dans 12 jours)" — plain text, to be escaped by the caller."""
+    """"15 janvier 2027 à 12:00 (dans 12 jours)"."""
     _ = gettext_for(lang)
-    local = _local(deadline, tz)
+    local = deadline.astimezone(tz)
     text = format_date(local.date(), lang)
     if (local.hour, local.minute) not in ((0, 0), (23, 59)):  # a time worth showing
         text = _("{date} at {time}").format(
@@ -175,11 +159,10 @@ def format_deadline(deadline: datetime, lang: str, now: datetime, tz: ZoneInfo) 
         relative = _("tomorrow")
     else:
         relative = format_relative(timedelta(days=days), lang)
-    return f"{text} ({relative})"
+    return _("{date} ({relative})").format(date=text, relative=relative)
 
 
 def _place(departements: Sequence[str], lang: str) -> str:
-    _ = gettext_for(lang)
     names = []
     for code in list(departements)[:PLACES_SHOWN]:
         dept = departement(code)
@@ -188,21 +171,15 @@ def _place(departements: Sequence[str], lang: str) -> str:
     extra = len(departements) - PLACES_SHOWN
     if extra > 0:
         ngettext = ngettext_for(lang)
-        text = ngettext("{places} and {count} more département", "{places} and {count} more "
-                        "départements", extra).format(places=text, count=extra)
+        text = ngettext("{places} and {count} more département",
+                        "{places} and {count} more départements", extra).format(places=text,
+                                                                               count=extra)
     return text
 
 
-def _badges(tender: TenderRow, lang: str, close: bool) -> list[str]:
+def _title(tender: TenderRow, lang: str, cap: int = TITLE_CAP) -> str:
     _ = gettext_for(lang)
-    badges = []
-    if tender.reserved in _RESERVED_BADGES:
-        badges.append("♻️ " + escape(_(_RESERVED_BADGES[tender.reserved])))
-    if tender.social_clause:
-        badges.append("♻️ " + escape(_("Social clause (insertion hours)")))
-    if close:
-        badges.append("⏰ " + escape(_("Deadline close")))
-    return badges
+    return cut(tender.title, cap) or _("(untitled tender)")
 
 
 def _is_close(tender: TenderRow, now: datetime, tz: ZoneInfo) -> bool:
@@ -210,107 +187,124 @@ def _is_close(tender: TenderRow, now: datetime, tz: ZoneInfo) -> bool:
                 and days_until(tender.deadline, now, tz) <= CLOSE_DEADLINE_DAYS)
 
 
-def _fact(label: str, value_html: str, lang: str) -> str:
-    # "Buyer:" / "Acheteur :" — French puts a space before the colon.
+def _badges(tender: TenderRow, lang: str, close: bool) -> Line | None:
     _ = gettext_for(lang)
-    return _("{label}: {value}").format(label=f"<b>{escape(label)}</b>", value=value_html)
+    badges = []
+    if tender.reserved in _RESERVED_BADGES:
+        badges.append("♻️ " + _(_RESERVED_BADGES[tender.reserved]))
+    if tender.social_clause:
+        badges.append("♻️ " + _("Social clause (insertion hours)"))
+    if close:
+        badges.append("⏰ " + _("Deadline close"))
+    return line(" · ".join(badges)) if badges else None
 
 
-def _facts(tender: TenderRow, lang: str, now: datetime, tz: ZoneInfo) -> list[str]:
+def fact(label: str, value: Span | str | tuple[Span, ...], lang: str) -> tuple[Span, ...]:
+    """"Buyer: …" / "Acheteur : …" (French puts a space before the colon), the label in bold."""
+    _ = gettext_for(lang)
+    return fill(_("{label}: {value}"), label=bold(label), value=value)
+
+
+def _facts(tender: TenderRow, lang: str, now: datetime, tz: ZoneInfo) -> tuple[Line, ...]:
     _ = gettext_for(lang)
     lines = []
     if clean(tender.buyer):
-        lines.append(_fact(_("Buyer"), clip(tender.buyer, BUYER_CAP), lang))
+        lines.append(Line(fact(_("Buyer"), cut(tender.buyer, BUYER_CAP), lang)))
     if tender.departements:
-        lines.append(_fact(_("Place"), clip(_place(tender.departements, lang), 300), lang))
+        lines.append(Line(fact(_("Place"), cut(_place(tender.departements, lang), PLACE_CAP),
+                               lang)))
     if tender.deadline:
-        lines.append(_fact(_("Deadline"),
-                           escape(format_deadline(tender.deadline, lang, now, tz)), lang))
+        lines.append(Line(fact(_("Deadline"), format_deadline(tender.deadline, lang, now, tz),
+                               lang)))
     if tender.estimated_value and tender.estimated_value > 0:
-        lines.append(_fact(_("Estimated value"),
-                           escape(amount(tender.estimated_value, lang)), lang))
-    return lines
+        lines.append(Line(fact(_("Estimated value"), amount(tender.estimated_value, lang),
+                               lang)))
+    return tuple(lines)
 
 
 def _reason_text(reason: Mapping[str, object], lang: str) -> str:
     try:
         return render_reason(Reason.from_dict(reason), lang)
     except Exception:  # a malformed stored reason must not stop the alert
-        return str(reason.get("kind", ""))
+        return clean(reason.get("kind", ""))
 
 
-def _reasons(reasons: Sequence[Mapping[str, object]], lang: str) -> list[str]:
-    texts = [_reason_text(reason, lang) for reason in reasons[:MAX_REASONS]]
-    return ["• " + clip(text, REASON_CAP) for text in texts if clean(text)]
-
-
-def _lot_line(lot: LotRow, lang: str, title_cap: int) -> str:
+def _why(reasons: Sequence[Mapping[str, object]], lang: str) -> tuple[Line, ...]:
+    texts = [cut(_reason_text(reason, lang), REASON_CAP) for reason in reasons[:MAX_REASONS]]
+    items = tuple(line(text, item=True) for text in texts if text)
+    if not items:
+        return ()
     _ = gettext_for(lang)
-    label = escape(_("Lot {number}").format(number=clean(lot.number)[:20] or "?"))
-    line = f"• <b>{label}</b>"
+    return (line(bold(_("Why this tender:"))), *items)
+
+
+def _lot_line(lot: LotRow, lang: str, title_cap: int) -> Line:
+    _ = gettext_for(lang)
+    spans = [bold(_("Lot {number}").format(number=clean(lot.number)[:20] or "?"))]
     if clean(lot.title):
-        line += " " + clip(lot.title, title_cap)
+        spans.append(Span(" " + cut(lot.title, title_cap)))
     if lot.estimated_value and lot.estimated_value > 0:
-        line += " — " + escape(amount(lot.estimated_value, lang))
-    return line
+        spans.append(Span(" — " + amount(lot.estimated_value, lang)))
+    return Line(tuple(spans), item=True)
 
 
-def _lots(lots: Sequence[LotRow], lang: str, shown: int, title_cap: int) -> list[str]:
+def _lots(lots: Sequence[LotRow], lang: str, shown: int, title_cap: int) -> tuple[Line, ...]:
     if not lots:
-        return []
+        return ()
     _ = gettext_for(lang)
-    lines = [f"<b>{escape(_('Lots ({count}):').format(count=len(lots)))}</b>"]
+    if not title_cap:
+        return (line(_("Lots: {count} (see the notice)").format(count=len(lots))),)
+    lines = [line(bold(_("Lots ({count}):").format(count=len(lots))))]
     lines += [_lot_line(lot, lang, title_cap) for lot in lots[:shown]]
     if len(lots) > shown:
         more = len(lots) - shown
-        lines.append(escape(ngettext_for(lang)(
-            "… and {count} more lot (see the notice)", "… and {count} more lots (see the notice)",
-            more).format(count=more)))
-    return lines
+        ngettext = ngettext_for(lang)
+        lines.append(line(ngettext("… and {count} more lot (see the notice)",
+                                   "… and {count} more lots (see the notice)",
+                                   more).format(count=more)))
+    return tuple(lines)
 
 
-def _join(blocks: Sequence[Sequence[str]]) -> str:
-    return "\n\n".join("\n".join(block) for block in blocks if block)
+def _blocks(*blocks: Sequence[Line | None]) -> tuple[tuple[Line, ...], ...]:
+    kept = (tuple(x for x in block if x is not None) for block in blocks)
+    return tuple(block for block in kept if block)
 
 
-def _safe_cut(html_text: str, limit: int = LIMIT) -> str:
-    """Last resort (never reached with the caps above): drop whole lines from the end."""
-    if units(html_text) <= limit:
-        return html_text
-    lines = html_text.split("\n")
-    while lines and units("\n".join(lines) + "\n…") > limit:
-        lines.pop()
-    return "\n".join(lines) + "\n…"
+# --- actions -------------------------------------------------------------------------------------
 
 
-# --- keyboards -----------------------------------------------------------------------------------
-
-
-def alert_keyboard(tender_id: int, lang: str, choice: AlertChoice | None = None) -> Keyboard:
+def alert_actions(tender_id: int, lang: str, choice: AlertChoice | None = None) -> Actions:
     """The buttons under an alert, showing what the member already chose."""
     _ = gettext_for(lang)
     choice = choice or AlertChoice()
     tid = int(tender_id)
     if choice.picking_reason:
-        keys = list(NOT_FOR_US_REASONS)
-        rows = [[(_(NOT_FOR_US_REASONS[k]), f"a|nr|{tid}|{k}") for k in keys[i:i + 2]]
-                for i in range(0, len(keys), 2)]
-        rows.append([(_("↩️ Undo"), f"a|u|{tid}")])
-        return rows
-    follow_up = [
-        (("✅ " if choice.partners else "") + _("Find partners"), f"a|p|{tid}"),
-        (("✅ " if choice.help else "") + _("Need help"), f"a|h|{tid}"),
-    ]
+        reasons = [Action(Intent.NOT_FOR_US, _(label), tid, key)
+                   for key, label in NOT_FOR_US_REASONS.items()]
+        return (*grid(reasons, 2), (Action(Intent.UNDO, _("↩️ Undo"), tid),))
+    follow_up = (Action(Intent.PARTNERS, _("Find partners"), tid, selected=choice.partners),
+                 Action(Intent.HELP, _("Need help"), tid, selected=choice.help))
     if choice.interested:
-        return [[("✅ " + _("Interested"), f"a|i|{tid}"), (_("↩️ Undo"), f"a|u|{tid}")],
-                follow_up]
+        return ((Action(Intent.INTERESTED, _("Interested"), tid, selected=True),
+                 Action(Intent.UNDO, _("↩️ Undo"), tid)), follow_up)
     if choice.not_for_us:
         label = _("Not for us")
         if choice.reason in NOT_FOR_US_REASONS:
             label = _("Not for us: {reason}").format(
                 reason=_(NOT_FOR_US_REASONS[choice.reason]).lower())
-        return [[("🚫 " + label, f"a|n|{tid}")], [(_("↩️ Undo"), f"a|u|{tid}")]]
-    return [[(_("Interested"), f"a|i|{tid}"), (_("Not for us"), f"a|n|{tid}")], follow_up]
+        return ((Action(Intent.NOT_FOR_US, "🚫 " + label, tid),),
+                (Action(Intent.UNDO, _("↩️ Undo"), tid),))
+    return ((Action(Intent.INTERESTED, _("Interested"), tid),
+             Action(Intent.NOT_FOR_US, _("Not for us"), tid)), follow_up)
+
+
+def reminder_actions(tender_id: int, lang: str, choice: AlertChoice | None = None) -> Actions:
+    """A reminder's two buttons, marked once requested."""
+    _ = gettext_for(lang)
+    choice = choice or AlertChoice()
+    tid = int(tender_id)
+    return ((Action(Intent.PARTNERS, _("Find partners"), tid, selected=choice.partners),
+             Action(Intent.HELP, _("Need help"), tid, selected=choice.help)),)
 
 
 # --- messages ------------------------------------------------------------------------------------
@@ -318,114 +312,113 @@ def alert_keyboard(tender_id: int, lang: str, choice: AlertChoice | None = None)
 
 def render_alert(tender: TenderRow, lots: list[LotRow], reasons: list[dict], score: int,
                  lang: str, now: datetime, tz: ZoneInfo,
-                 choice: AlertChoice | None = None) -> Rendered:
+                 choice: AlertChoice | None = None, size: int = 0) -> Message:
     """One tender, in full, with the buttons to act on it."""
     _ = gettext_for(lang)
-    head = [f"<b>{clip(tender.title, TITLE_CAP) or escape(_('(untitled tender)'))}</b>"]
-    badges = _badges(tender, lang, _is_close(tender, now, tz))
-    if badges:
-        head.append(" · ".join(badges))
-    facts = _facts(tender, lang, now, tz)
-    reason_lines = _reasons(reasons, lang)
-    why = [f"<b>{escape(_('Why this tender:'))}</b>", *reason_lines] if reason_lines else []
-    link = _link(tender.url, _("See the notice"))
-    tail = [link] if link else []
+    desc_cap, lots_shown, lot_cap = ALERT_SIZES[size]
     description = clean(tender.description)
-    show_description = description and description.casefold() != clean(tender.title).casefold()
-
-    # Shrink the optional parts (description, then lots) until the message fits.
-    for desc_cap, lots_shown, lot_cap in ((DESCRIPTION_CAP, MAX_LOTS, LOT_TITLE_CAP),
-                                          (400, 6, 100), (200, 3, 60), (0, 0, 0)):
-        desc = [clip(description, desc_cap)] if show_description and desc_cap else []
-        lot_lines = _lots(lots, lang, lots_shown, lot_cap) if lot_cap else (
-            [escape(_("Lots: {count} (see the notice)").format(count=len(lots)))] if lots else [])
-        html_text = _join([head, facts, [d for d in desc if d], lot_lines, why, tail])
-        if units(html_text) <= LIMIT:
-            break
-    return Rendered(_safe_cut(html_text), alert_keyboard(tender.id or 0, lang, choice))
+    show = desc_cap and description and description.casefold() != clean(tender.title).casefold()
+    blocks = _blocks(
+        (_badges(tender, lang, _is_close(tender, now, tz)),),
+        _facts(tender, lang, now, tz),
+        (line(cut(description, desc_cap)),) if show else (),
+        _lots(lots, lang, lots_shown, lot_cap),
+        _why(reasons, lang),
+        (_link_line(tender.url, _("See the notice")),),
+    )
+    shorter = None
+    if size + 1 < len(ALERT_SIZES):
+        def shorter() -> Message:
+            return render_alert(tender, lots, reasons, score, lang, now, tz, choice, size + 1)
+    return Message(_title(tender, lang), blocks, alert_actions(tender.id or 0, lang, choice),
+                   shorter=shorter)
 
 
 def _digest_item(number: int, tender: TenderRow, lang: str, now: datetime, tz: ZoneInfo,
-                 title_cap: int, detailed: bool) -> str:
+                 title_cap: int, detailed: bool) -> tuple[Line, ...]:
     _ = gettext_for(lang)
-    title = clip(tender.title, title_cap) or escape(_("(untitled tender)"))
-    href = _href(tender.url)
-    if href:  # the title itself links to the notice
-        title = f'<a href="{href}">{title}</a>'
-    lines = [f"<b>{number}.</b> {title}"]
-    if detailed:
-        bits = []
-        if clean(tender.buyer):
-            bits.append(clip(tender.buyer, max(40, title_cap // 2)))
-        if tender.departements:
-            bits.append(clip(_place(tender.departements[:2], lang), 80))
-        if bits:
-            lines.append(" · ".join(bits))
-        bits = []
+    title = Span(_title(tender, lang, title_cap), link=safe_url(tender.url))
+    head = [bold(f"{number}."), Span(" "), title]
+    if not detailed:
         if tender.deadline:
-            marker = "⏰ " if _is_close(tender, now, tz) else ""
-            bits.append(marker + escape(format_deadline(tender.deadline, lang, now, tz)))
-        if tender.estimated_value and tender.estimated_value > 0:
-            bits.append(escape(amount(tender.estimated_value, lang)))
-        if tender.reserved in _RESERVED_BADGES or tender.social_clause:
-            bits.append("♻️ " + escape(_("reserved") if tender.reserved in _RESERVED_BADGES
-                                       else _("social clause")))
-        if bits:
-            lines.append(" · ".join(bits))
-    elif tender.deadline:
-        lines[0] += " — " + escape(format_date(_local(tender.deadline, tz).date(), lang, "short"))
-    return "\n".join(lines)
+            head.append(Span(" — " + format_date(tender.deadline.astimezone(tz).date(), lang,
+                                                 "short")))
+        return (Line(tuple(head)),)
+    lines = [Line(tuple(head))]
+    bits = []
+    if clean(tender.buyer):
+        bits.append(cut(tender.buyer, max(40, title_cap // 2)))
+    if tender.departements:
+        bits.append(cut(_place(tender.departements[:2], lang), 80))
+    if bits:
+        lines.append(line(" · ".join(bits)))
+    bits = []
+    if tender.deadline:
+        marker = "⏰ " if _is_close(tender, now, tz) else ""
+        bits.append(marker + format_deadline(tender.deadline, lang, now, tz))
+    if tender.estimated_value and tender.estimated_value > 0:
+        bits.append(amount(tender.estimated_value, lang))
+    if tender.reserved in _RESERVED_BADGES:
+        bits.append("♻️ " + _("reserved"))
+    elif tender.social_clause:
+        bits.append("♻️ " + _("social clause"))
+    if bits:
+        lines.append(line(" · ".join(bits)))
+    return tuple(lines)
 
 
-def render_digest(items: list[tuple[TenderRow, list[LotRow], list[dict], int]], lang: str,
-                  now: datetime, tz: ZoneInfo, rhythm: str) -> Rendered:
+DigestItem = tuple[TenderRow, list[LotRow], list[dict], int]
+
+
+def render_digest(items: list[DigestItem], lang: str, now: datetime, tz: ZoneInfo,
+                  rhythm: str) -> Message:
     """Several tenders in one message: best score first, the first ten in some detail with a
     number button each (it opens the full alert), the others listed compactly."""
-    _ = gettext_for(lang)
     ordered = sorted(items, key=lambda item: (-item[3], _deadline_key(item[0]),
                                               item[0].id or 0))
-    count = len(ordered)
+    return _digest(ordered, lang, now, tz, rhythm, 0, len(ordered) - DIGEST_DETAILED)
+
+
+def _digest(ordered: list[DigestItem], lang: str, now: datetime, tz: ZoneInfo, rhythm: str,
+            size: int, rest_shown: int) -> Message:
+    _ = gettext_for(lang)
     ngettext = ngettext_for(lang)
+    count = len(ordered)
     if rhythm == "weekly":
         heading = ngettext("Your weekly digest: {count} tender",
                            "Your weekly digest: {count} tenders", count)
     else:
         heading = ngettext("Your daily digest: {count} tender",
                            "Your daily digest: {count} tenders", count)
-    heading = heading.format(count=count)
-    head = f"📬 <b>{escape(heading)}</b>"
-    detailed = ordered[:DIGEST_DETAILED]
-    rest = ordered[DIGEST_DETAILED:]
-    hint = escape(_("Tap a number to see the tender and answer it."))
-    for title_cap in (160, 110, 70, 40):
-        blocks = [head]
-        blocks += [_digest_item(i, t, lang, now, tz, title_cap, True)
-                   for i, (t, *_rest) in enumerate(detailed, 1)]
-        if units("\n\n".join(blocks)) + units(hint) + 400 <= LIMIT:
-            break
-    html_text = "\n\n".join(blocks)
+    title_cap = DIGEST_TITLE_CAPS[size]
+    detailed, rest = ordered[:DIGEST_DETAILED], ordered[DIGEST_DETAILED:]
+    blocks = [_digest_item(i, tender, lang, now, tz, title_cap, True)
+              for i, (tender, *_rest) in enumerate(detailed, 1)]
     if rest:
-        more = escape(_("And {count} more:").format(count=len(rest)))
-        lines = [f"<b>{more}</b>"]
-        budget = LIMIT - units(html_text) - units(hint) - 80
-        shown = 0
-        for number, (tender, *_rest) in enumerate(rest, DIGEST_DETAILED + 1):
-            line = _digest_item(number, tender, lang, now, tz, 70, False)
-            if units("\n".join(lines)) + units(line) + 1 > budget:
-                break
-            lines.append(line)
-            shown += 1
-        if shown < len(rest):
-            hidden = len(rest) - shown
-            lines.append(escape(ngettext(
+        lines = [line(bold(_("And {count} more:").format(count=len(rest))))]
+        lines += [_digest_item(number, tender, lang, now, tz, DIGEST_REST_TITLE_CAP, False)[0]
+                  for number, (tender, *_rest) in enumerate(rest[:rest_shown],
+                                                            DIGEST_DETAILED + 1)]
+        hidden = len(rest) - max(0, rest_shown)
+        if hidden > 0:
+            lines.append(line(ngettext(
                 "… and {count} other: /alertes to receive fewer, better targeted tenders.",
                 "… and {count} others: /alertes to receive fewer, better targeted tenders.",
                 hidden).format(count=hidden)))
-        html_text += "\n\n" + "\n".join(lines)
-    html_text = _safe_cut(html_text + "\n\n" + f"<i>{hint}</i>")
-    buttons = [(str(i), f"a|o|{int(t.id or 0)}") for i, (t, *_rest) in enumerate(detailed, 1)]
-    keyboard = [buttons[i:i + 5] for i in range(0, len(buttons), 5)] or None
-    return Rendered(html_text, keyboard)
+        blocks.append(tuple(lines))
+    blocks.append((line(Span(_("Tap a number to see the tender and answer it."), italic=True)),))
+    buttons = [Action(Intent.OPEN, str(i), int(t.id or 0), item=i)
+               for i, (t, *_rest) in enumerate(detailed, 1)]
+
+    def shorter() -> Message | None:
+        if rest_shown > 0:  # first fewer compact lines, halving
+            return _digest(ordered, lang, now, tz, rhythm, size, rest_shown // 2)
+        if size + 1 < len(DIGEST_TITLE_CAPS):
+            return _digest(ordered, lang, now, tz, rhythm, size + 1, 0)
+        return None
+
+    return Message(heading.format(count=count), tuple(blocks), grid(buttons, DIGEST_ROW),
+                   icon="📬", shorter=shorter)
 
 
 def _deadline_key(tender: TenderRow) -> float:
@@ -452,8 +445,6 @@ _FIELD_LABELS = {
 def _parse_datetime(value: object) -> datetime | None:
     if isinstance(value, datetime):
         return value if value.tzinfo else None
-    if isinstance(value, date):
-        return None
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value)
@@ -464,25 +455,25 @@ def _parse_datetime(value: object) -> datetime | None:
 
 
 def _change_value(field: str, value: object, lang: str, now: datetime, tz: ZoneInfo) -> str:
-    """A changed field's old or new value as escaped HTML."""
+    """A changed field's old or new value, as plain text."""
     _ = gettext_for(lang)
     if value is None or value == "" or value == []:
-        return escape(_("none"))
+        return _("none")
     if field == "deadline":
         moment = _parse_datetime(value)
         if moment is not None:
-            return escape(format_deadline(moment, lang, now, tz))
+            return format_deadline(moment, lang, now, tz)
         if isinstance(value, date):
-            return escape(format_date(value, lang))
+            return format_date(value, lang)
     if field in ("estimated_value", "value") and isinstance(value, int | float) \
             and not isinstance(value, bool):
-        return escape(amount(value, lang))
+        return amount(value, lang)
     if isinstance(value, bool):
-        return escape(_("yes") if value else _("no"))
+        return _("yes") if value else _("no")
     if field == "departements" and isinstance(value, list):
-        return clip(_place([str(v) for v in value], lang), 200)
+        return cut(_place([str(v) for v in value], lang), 200)
     if field == "reserved" and isinstance(value, str):
-        return escape(_(_RESERVED_BADGES[value])) if value in _RESERVED_BADGES else escape(_("no"))
+        return _(_RESERVED_BADGES[value]) if value in _RESERVED_BADGES else _("no")
     if isinstance(value, list):
         parts = []
         for item in value[:5]:
@@ -494,57 +485,53 @@ def _change_value(field: str, value: object, lang: str, now: datetime, tz: ZoneI
         text = "; ".join(p for p in parts if p)
         if len(value) > 5:
             text += " " + _("(+{count})").format(count=len(value) - 5)
-        return clip(text, 300)
-    return clip(value, 300)
+        return cut(text, VALUE_CAP)
+    return cut(value, VALUE_CAP)
+
+
+def _head(tender: TenderRow, lang: str) -> tuple[Line, ...]:
+    """The tender's title and buyer, under a heading (updates, cancellations, reminders)."""
+    lines = [line(bold(_title(tender, lang)))]
+    if clean(tender.buyer):
+        lines.append(line(cut(tender.buyer, BUYER_CAP)))
+    return tuple(lines)
 
 
 def render_update(tender: TenderRow, changes: list[dict], lang: str, now: datetime,
-                  tz: ZoneInfo) -> Rendered:
+                  tz: ZoneInfo) -> Message:
     """A rectificatif of a tender the member was alerted to: what changed, old → new."""
     _ = gettext_for(lang)
-    heading = _("Change to a tender you received")
-    lines = [f"✏️ <b>{escape(heading)}</b>",
-             f"<b>{clip(tender.title, TITLE_CAP) or escape(_('(untitled tender)'))}</b>"]
-    if clean(tender.buyer):
-        lines.append(clip(tender.buyer, BUYER_CAP))
     change_lines = []
-    for change in changes[:10]:
+    for change in changes[:MAX_CHANGES]:
         field = str(change.get("field", ""))
         label = _(_FIELD_LABELS[field]) if field in _FIELD_LABELS else clean(field)[:40]
-        old = _change_value(field, change.get("old"), lang, now, tz)
-        new = _change_value(field, change.get("new"), lang, now, tz)
         if field == "description":  # long texts: only say it changed
-            change_lines.append("• " + _fact(label, escape(_("updated")), lang))
+            value: tuple[Span, ...] = (Span(_("updated")),)
         else:
-            change_lines.append("• " + _fact(label, f"<s>{old}</s> → <b>{new}</b>", lang))
+            old = _change_value(field, change.get("old"), lang, now, tz)
+            new = _change_value(field, change.get("new"), lang, now, tz)
+            value = (Span(old, strike=True), Span(" → "), bold(new))
+        change_lines.append(Line(fact(label, value, lang), item=True))
     if not change_lines:
-        change_lines.append(escape(_("The buyer published a correction (rectificatif). Check the "
-                                     "notice for the details.")))
-    blocks = [lines, [f"<b>{escape(_('What changed:'))}</b>", *change_lines]]
-    link = _link(tender.url, _("See the notice"))
-    if link:
-        blocks.append([link])
-    return Rendered(_safe_cut(_join(blocks)), None)
+        change_lines.append(line(_("The buyer published a correction (rectificatif). Check the "
+                                   "notice for the details.")))
+    blocks = _blocks(_head(tender, lang),
+                     (line(bold(_("What changed:"))), *change_lines),
+                     (_link_line(tender.url, _("See the notice")),))
+    return Message(_("Change to a tender you received"), blocks, icon="✏️")
 
 
-def render_cancellation(tender: TenderRow, lang: str) -> Rendered:
+def render_cancellation(tender: TenderRow, lang: str) -> Message:
     """A tender the member marked interest in was cancelled."""
     _ = gettext_for(lang)
-    heading = _("Tender cancelled")
-    lines = [f"❌ <b>{escape(heading)}</b>",
-             f"<b>{clip(tender.title, TITLE_CAP) or escape(_('(untitled tender)'))}</b>"]
-    if clean(tender.buyer):
-        lines.append(clip(tender.buyer, BUYER_CAP))
-    body = [escape(_("The buyer has cancelled this tender (declared “sans suite”). You have "
-                     "nothing more to prepare for it; it may be published again later."))]
-    link = _link(tender.url, _("See the notice"))
-    if link:
-        body.append(link)
-    return Rendered(_safe_cut(_join([lines, body])), None)
+    body = (line(_("The buyer has cancelled this tender (declared “sans suite”). You have "
+                   "nothing more to prepare for it; it may be published again later.")),
+            _link_line(tender.url, _("See the notice")))
+    return Message(_("Tender cancelled"), _blocks(_head(tender, lang), body), icon="❌")
 
 
 def render_reminder(tender: TenderRow, days_left: int, lang: str, now: datetime,
-                    tz: ZoneInfo) -> Rendered:
+                    tz: ZoneInfo, choice: AlertChoice | None = None) -> Message:
     """J-7 / J-2: the deadline of a tender the member marked interesting is near."""
     _ = gettext_for(lang)
     days = days_until(tender.deadline, now, tz) if tender.deadline else days_left
@@ -554,14 +541,8 @@ def render_reminder(tender: TenderRow, days_left: int, lang: str, now: datetime,
         heading = _("Reminder: the deadline is tomorrow")
     else:
         heading = _("Reminder: {count} days left to answer").format(count=days)
-    lines = [f"⏰ <b>{escape(heading)}</b>",
-             f"<b>{clip(tender.title, TITLE_CAP) or escape(_('(untitled tender)'))}</b>"]
-    facts = _facts(tender, lang, now, tz)
-    advice = [escape(_("You marked this tender as interesting. Need a hand with the documents "
-                       "or a partner? Tap a button below."))]
-    link = _link(tender.url, _("See the notice"))
-    if link:
-        advice.append(link)
-    keyboard = [[(_("Find partners"), f"a|p|{int(tender.id or 0)}"),
-                 (_("Need help"), f"a|h|{int(tender.id or 0)}")]]
-    return Rendered(_safe_cut(_join([lines, facts, advice])), keyboard)
+    advice = (line(_("You marked this tender as interesting. Need a hand with the documents "
+                     "or a partner? Tap a button below.")),
+              _link_line(tender.url, _("See the notice")))
+    blocks = _blocks((line(bold(_title(tender, lang))),), _facts(tender, lang, now, tz), advice)
+    return Message(heading, blocks, reminder_actions(tender.id or 0, lang, choice), icon="⏰")

@@ -65,13 +65,15 @@ def prepare_database(url: str, members: int) -> None:
 
 
 async def run_worker(url: str, api_url: str, rate: float | None):
-    from alerts.worker import DeliveryWorker, WorkerConfig, make_bot
+    from alerts.runner import DeliveryRunner, WorkerConfig
+    from channels.telegram import TelegramChannel, make_bot
     from store.db import make_engine
 
     engine = make_engine(url)
     bot = make_bot(TOKEN, api_url)
     config = WorkerConfig() if rate is None else WorkerConfig(rate_per_s=rate)
-    worker = DeliveryWorker(engine, bot, tz=ZoneInfo("Europe/Paris"), config=config)
+    worker = DeliveryRunner(engine, TelegramChannel(bot), tz=ZoneInfo("Europe/Paris"),
+                            config=config)
     async with bot:
         started = time.perf_counter()
         stats = await worker.run(once=True)

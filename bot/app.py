@@ -51,11 +51,24 @@ def _warm_reference_data() -> None:
     geography.parse_area("42")
 
 
+def seed_advisors(engine: Engine, settings: Settings) -> int:
+    """The advisors listed in CENTRALE_ADVISORS get the advisor role (help requests reach them
+    through the outbox)."""
+    from store import members
+    from store.db import session_scope
+
+    if not settings.advisor_ids and not settings.advisor_emails:
+        return 0
+    with session_scope(engine) as session:
+        return members.seed_advisors(session, settings.advisor_ids, settings.advisor_emails)
+
+
 class CentraleApplication(Application):
     async def initialize(self) -> None:
         await super().initialize()
         # Build the reference indexes now rather than on the first member's answer.
         await asyncio.to_thread(_warm_reference_data)
+        await asyncio.to_thread(seed_advisors, self.bot_data["engine"], self.bot_data["settings"])
         # Here rather than in post_init, which only run_polling calls.
         try:
             await commands.set_commands(self)

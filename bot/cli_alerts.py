@@ -1,5 +1,5 @@
-"""`centrale deliver`: the delivery worker (alerts.worker), and the same worker as a job of
-`centrale run`.
+"""`centrale deliver`: the delivery runner (alerts.runner) over the Telegram channel, and the
+same runner as a job of `centrale run`.
 
 centrale deliver [--once] [--rate N] [--takeover] [--json]
 centrale deliver --uncertain [--json]           list deliveries left `uncertain`
@@ -39,7 +39,7 @@ def _language() -> str:
 
 
 def _config(args: argparse.Namespace):
-    from alerts.worker import WorkerConfig
+    from alerts.runner import WorkerConfig
 
     config = WorkerConfig()
     if args.rate:
@@ -50,7 +50,8 @@ def _config(args: argparse.Namespace):
 
 
 async def _deliver(args: argparse.Namespace, settings, engine) -> dict:
-    from alerts.worker import DeliveryWorker, make_bot
+    from alerts.runner import DeliveryRunner
+    from channels.telegram import TelegramChannel, make_bot
 
     config = _config(args)
     stop = asyncio.Event()
@@ -63,7 +64,9 @@ async def _deliver(args: argparse.Namespace, settings, engine) -> dict:
     bot = make_bot(settings.TELEGRAM_BOT_TOKEN, settings.TELEGRAM_API_URL,
                    read_timeout_s=config.read_timeout_s,
                    connect_timeout_s=config.connect_timeout_s)
-    worker = DeliveryWorker(engine, bot, tz=settings.timezone, config=config)
+    channel = TelegramChannel(bot, read_timeout_s=config.read_timeout_s,
+                              connect_timeout_s=config.connect_timeout_s)
+    worker = DeliveryRunner(engine, channel, tz=settings.timezone, config=config)
     try:
         async with bot:
             stats = await worker.run(once=args.once, stop=stop,
@@ -122,12 +125,31 @@ def _cmd_deliver(args: argparse.Namespace) -> int:
         print(_("TELEGRAM_BOT_TOKEN is not set: there is no bot to send with."), file=sys.stderr)
         return 2
     stats = asyncio.run(_deliver(args, settings, engine))
+    waiting = _waiting_without_runner(engine)
     if args.json:
-        print(json.dumps(stats))
-    else:
-        print(_("{messages} messages sent ({sent} deliveries), {retried} to retry, "
-                "{uncertain} uncertain, {dead} given up.").format(**stats))
+        print(json.dumps({**stats, "waiting_for_channel": waiting}))
+        return 0
+    print(_("{messages} messages sent ({sent} deliveries), {retried} to retry, "
+            "{uncertain} uncertain, {dead} given up.").format(**stats))
+    for channel, count in sorted(waiting.items()):
+        print(_("{count} deliveries wait for the {channel} channel, which is not running yet: "
+                "they will leave once it is.").format(count=count, channel=channel))
     return 0
+
+
+def _waiting_without_runner(engine) -> dict[str, int]:
+    """Open deliveries of the channels no runner sends yet (email, until it exists)."""
+    from sqlalchemy import func, select
+
+    from channels.telegram import NAME
+    from store.alert_models import Delivery, DeliveryStatus
+    from store.db import session_scope
+
+    with session_scope(engine) as session:
+        rows = session.execute(select(Delivery.channel, func.count()).where(
+            Delivery.status.in_(DeliveryStatus.OPEN), Delivery.channel != NAME)
+            .group_by(Delivery.channel)).all()
+    return {channel: count for channel, count in rows}
 
 
 def register(commands) -> None:
@@ -163,7 +185,8 @@ def register(commands) -> None:
 async def deliver_job(context) -> None:
     """A JobQueue callback: send what is due now with the application's settings and engine.
     The worker (and its own Bot, without PTB's rate limiter) lives in bot_data."""
-    from alerts.worker import DeliveryWorker, make_bot
+    from alerts.runner import DeliveryRunner
+    from channels.telegram import TelegramChannel, make_bot
     from store.db import engine_for
 
     application = context.application
@@ -179,7 +202,7 @@ async def deliver_job(context) -> None:
             bot = make_bot(settings.TELEGRAM_BOT_TOKEN or application.bot.token,
                            settings.TELEGRAM_API_URL)
             await bot.initialize()
-            worker = data["delivery_worker"] = DeliveryWorker(engine, bot,
+            worker = data["delivery_worker"] = DeliveryRunner(engine, TelegramChannel(bot),
                                                               tz=settings.timezone)
         try:
             await worker.run(once=True)
@@ -199,5 +222,5 @@ async def stop_delivery(application) -> None:
     """Release the job's worker (call from post_shutdown)."""
     worker = application.bot_data.pop("delivery_worker", None)
     if worker is not None:
-        await worker.bot.shutdown()
+        await worker.channel.bot.shutdown()
         worker.close()

@@ -163,6 +163,7 @@ def _cmd_tenders_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_match(args: argparse.Namespace) -> int:
+    from bot.settings import get_settings
     from store.db import session_scope
     from tenders.match_job import run_matching
 
@@ -172,7 +173,8 @@ def _cmd_match(args: argparse.Namespace) -> int:
     if engine is None:
         return 2
     with session_scope(engine) as session:
-        run = run_matching(session, now=datetime.now(UTC), everything=args.all)
+        run = run_matching(session, now=datetime.now(UTC), everything=args.all,
+                           tz=get_settings().timezone)
     if args.json:
         # Reasons in French (the members' default language) plus their raw data.
         _print_json([stored.to_dict("fr") for stored in run.stored])

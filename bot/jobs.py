@@ -133,7 +133,7 @@ def ingest_and_match(engine: Engine, settings, now: datetime | None = None, *,
     now = now or datetime.now(UTC)
     # Matching runs even when a fetch failed: a rectificatif stored by the other still counts.
     with session_scope(engine) as session:
-        run = run_matching(session, now=now)
+        run = run_matching(session, now=now, tz=settings.timezone)
     result = IngestRun(reports, errors, run.tenders, len(run.stored))
     record_run(engine, INGEST_JOB, now, result.to_dict())
     return result

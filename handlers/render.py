@@ -10,52 +10,10 @@ from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from channels.telegram import fit, short
 from conversations.driver import Finish
 from conversations.flow import Screen
 from locales import gettext_for
-
-TELEGRAM_LIMIT = 4096
-BUTTON_LABEL = 40
-
-
-def _utf16_units(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def fit(html_text: str, limit: int = TELEGRAM_LIMIT) -> str:
-    """Cut an HTML message so that Telegram accepts it (never inside a tag or an entity).
-
-    Telegram counts UTF-16 code units; counting them on the HTML source is an upper bound of the
-    visible length, so the result always fits."""
-    if _utf16_units(html_text) <= limit:
-        return html_text
-    cut = html_text[: limit - 1]
-    while _utf16_units(cut) > limit - 1 - 40:  # room for the closing tags and the ellipsis
-        cut = cut[: -max(1, (_utf16_units(cut) - (limit - 41)) // 2)]
-    # Back off to before any tag or entity that the cut left open.
-    for opener, closer in (("<", ">"), ("&", ";")):
-        start = cut.rfind(opener)
-        if start != -1 and cut.find(closer, start) == -1:
-            cut = cut[:start]
-    return close_tags(cut) + "…"
-
-
-def close_tags(html_text: str) -> str:
-    import re
-
-    stack: list[str] = []
-    for match in re.finditer(r"<(/?)([a-z\-]+)[^>]*>", html_text):
-        closing, tag = match.groups()
-        if closing and stack and stack[-1] == tag:
-            stack.pop()
-        elif not closing:
-            stack.append(tag)
-    return html_text + "".join(f"</{tag}>" for tag in reversed(stack))
-
-
-def short(label: str, limit: int = BUTTON_LABEL) -> str:
-    label = " ".join(label.split())
-    return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
 def question_html(screen: Screen, lang: str) -> str:

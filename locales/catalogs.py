@@ -18,7 +18,8 @@ from babel.messages.pofile import read_po, write_po
 from locales import DOMAIN, LANGUAGES, LOCALE_DIR
 
 ROOT = LOCALE_DIR.parent
-PACKAGES = ("bot", "handlers", "conversations", "store", "tenders", "matching", "alerts", "mail",
+PACKAGES = ("bot", "handlers", "conversations", "store", "tenders", "matching", "alerts",
+            "channels", "mail",
             "locales")
 KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
 

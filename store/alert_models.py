@@ -11,7 +11,6 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Column,
     Float,
     ForeignKey,
@@ -41,6 +40,10 @@ class DeliveryKind:
     UPDATE = "update"  # a rectificatif of a tender the member was alerted to
     CANCELLATION = "cancellation"  # a tender the member marked interest in was cancelled
     REMINDER = "reminder"  # J-7 / J-2 before the deadline of a tender marked interesting
+    HELP_REQUEST = "help_request"  # to an advisor: a member asked for help on a tender
+
+    # Kinds about a tender that tell members about it: sent only while the tender is open.
+    TENDER_NEWS = (ALERT, DIGEST_ITEM, UPDATE, REMINDER)
 
 
 def _utc(nullable: bool = True, index: bool = False, default_now: bool = False) -> Any:
@@ -67,7 +70,8 @@ class Delivery(SQLModel, table=True):
     claimed_by: str | None = Field(default=None, max_length=100)
     claimed_at: datetime | None = _utc()
     sent_at: datetime | None = _utc()
-    telegram_message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    # The channel's id of what was sent (Telegram's message id, an email's Message-ID).
+    channel_message_id: str | None = Field(default=None, max_length=250)
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = _utc(nullable=False, default_now=True)
     # Set (and committed) right before the HTTP request of an attempt, cleared by each claim: a

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
-from store.models import AlertPreference, BotState, Member, Structure, utcnow
+from store.models import AlertPreference, BotState, Member, Role, Structure, utcnow
 
 
 def member_by_telegram(session: Session, telegram_user_id: int) -> Member | None:
@@ -213,3 +214,35 @@ def load_answers(session: Session, member: Member) -> tuple[dict[str, Any], int 
     prefs = session.exec(select(AlertPreference).where(
         AlertPreference.member_id == member.id)).first()
     return answers_from_profile(structure, member, prefs), structure.readiness_score
+
+
+def seed_advisors(session: Session, telegram_ids: Iterable[int], emails: Iterable[str]) -> int:
+    """Give the advisor role to the members with these Telegram ids or email addresses, creating
+    the members that do not exist yet (a private chat's id is its user's id). Nobody loses the
+    role here: advisors added another way stay. Returns how many members changed."""
+    changed = 0
+    for user_id in sorted(set(telegram_ids)):
+        member = member_by_telegram(session, user_id)
+        if member is None:
+            member = Member(telegram_user_id=user_id, telegram_chat_id=user_id)
+        changed += _make_advisor(session, member)
+    for email in sorted({address.strip().lower() for address in emails if address.strip()}):
+        member = session.exec(select(Member).where(Member.email == email)).first()
+        if member is None:
+            member = Member(email=email)
+        changed += _make_advisor(session, member)
+    session.flush()
+    return changed
+
+
+def _make_advisor(session: Session, member: Member) -> int:
+    if member.role == Role.ADVISOR and member.id is not None:
+        return 0
+    member.role = Role.ADVISOR
+    session.add(member)
+    return 1
+
+
+def advisors(session: Session) -> list[Member]:
+    return list(session.exec(select(Member).where(Member.role == Role.ADVISOR)
+                             .order_by(Member.id)))

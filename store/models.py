@@ -50,6 +50,11 @@ class Structure(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class Role:
+    MEMBER = "member"
+    ADVISOR = "advisor"
+
+
 class Member(SQLModel, table=True):
     __tablename__ = "members"
 
@@ -63,7 +68,7 @@ class Member(SQLModel, table=True):
     email: str | None = Field(default=None, max_length=254, index=True)
     email_active: bool = True
     language: str | None = Field(default=None, max_length=5)  # None: follow Telegram's
-    role: str = Field(default="member", max_length=10)  # member | advisor
+    role: str = Field(default="member", max_length=10)  # Role
     consent_data_at: datetime | None = None
     consent_email_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)

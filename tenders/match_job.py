@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlmodel import Session
@@ -25,29 +26,30 @@ from tenders.store import lots_by_tender, row_to_tender
 CHUNK = 500
 
 
-def on_match(session: Session, match_row: MatchRow) -> None:
+def on_match(session: Session, match_row: MatchRow, tz: ZoneInfo) -> None:
     """Called once for every new match row, after it is flushed (it has an id), inside the job's
     transaction: the alerts step writes the members' deliveries here (an outbox)."""
     from alerts.outbox import enqueue_for_match
 
     enqueue_for_match(session, match_row, session.get(TenderRow, match_row.tender_id),
-                      match_row.created_at)
+                      match_row.created_at, tz)
 
 
-def on_scored(session: Session, rows: list[TenderRow], now: datetime) -> None:
+def on_scored(session: Session, rows: list[TenderRow], now: datetime, tz: ZoneInfo) -> None:
     """Called for every chunk of tenders scored, inside the job's transaction: those changed by
     a rectificatif send an update to the members already told about them."""
     from alerts.outbox import enqueue_updates
 
-    enqueue_updates(session, [row for row in rows if row.status == TenderStatus.CHANGED], now)
+    enqueue_updates(session, [row for row in rows if row.status == TenderStatus.CHANGED], now,
+                    tz)
 
 
-def on_run_end(session: Session, now: datetime) -> None:
+def on_run_end(session: Session, now: datetime, tz: ZoneInfo) -> None:
     """Called at the end of every run, inside its transaction: tenders cancelled since (they are
     not matched again) tell the members who marked interest in them."""
     from alerts.outbox import enqueue_cancellations
 
-    enqueue_cancellations(session, now)
+    enqueue_cancellations(session, now, tz)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,12 +113,14 @@ def _chunks(session: Session, *, everything: bool, now: datetime) -> Iterator[li
 def run_matching(
     session: Session,
     *,
+    tz: ZoneInfo,
     now: datetime | None = None,
     everything: bool = False,
     profiles: list[Profile] | None = None,
 ) -> MatchRun:
     """Match the tenders flagged `needs_matching` (or, with `everything`, every open tender not
-    past its deadline, e.g. after importing structures) and store new pairs. The caller commits."""
+    past its deadline, e.g. after importing structures) and store new pairs; `tz` places the
+    alerts' quiet hours and digest times. The caller commits."""
     from matching.index import ProfileIndex
 
     now = now or datetime.now(UTC)
@@ -148,9 +152,9 @@ def run_matching(
                     known.score, known.reasons, known.updated_at = match.score, reasons, now
                     run.refreshed += 1
         session.flush()
-        on_scored(session, rows, now)
+        on_scored(session, rows, now, tz)
         for row, match_row, reasons in new_rows:
-            on_match(session, match_row)
+            on_match(session, match_row, tz)
             profile = by_id[match_row.structure_id]
             run.stored.append(StoredMatch(
                 match_id=match_row.id, tender_id=row.id, tender_source=row.source,
@@ -163,5 +167,5 @@ def run_matching(
             update(TenderRow).where(TenderRow.id.in_([row.id for row in rows]))
             .values(needs_matching=False)
         )
-    on_run_end(session, now)
+    on_run_end(session, now, tz)
     return run

@@ -1,5 +1,5 @@
-"""What members do with alerts (signals, preferences, pause) and the J-7 / J-2 reminders, on the
-database (SQLite, and PostgreSQL with TEST_DATABASE_URL)."""
+"""What members do with alerts (signals, preferences, pause), by member id and Intent, and the
+J-7 / J-2 reminders, on the database (SQLite, and PostgreSQL with TEST_DATABASE_URL)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,15 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from alerts import actions
+from alerts.message import Intent, Request
 from alerts.policy import Schedule, is_quiet
+from alerts.preferences import parse_pause_days
 from alerts.reminders import due_reminder, enqueue_reminders
+from channels import telegram
 from store import members
 from store.alert_models import Delivery, DeliveryKind, Interest
 from store.db import session_scope
-from store.models import AlertPreference
+from store.models import AlertPreference, Member, Role
 from store.tender_models import MatchRow, TenderRow, TenderStatus
 
 TZ = ZoneInfo("Europe/Paris")
@@ -37,7 +40,8 @@ def make_member(engine, user_id: int, lang: str = "en", answers=ANSWERS) -> int:
         return member.id
 
 
-def make_tender(engine, **fields) -> int:
+def make_tender(engine, *, matched: list[int] = (), **fields) -> int:
+    """A tender; the members in `matched` had it matched to their structure."""
     values = dict(source="boamp", source_id=f"26-{datetime.now().timestamp()}",
                   title="Nettoyage des locaux du CCAS", buyer="CCAS de Nice",
                   departements=["06"], deadline=NOW + timedelta(days=20), content_hash="h",
@@ -47,6 +51,10 @@ def make_tender(engine, **fields) -> int:
         row = TenderRow(**values)
         session.add(row)
         session.flush()
+        for member_id in matched:
+            structure_id = session.get(Member, member_id).structure_id
+            session.add(MatchRow(tender_id=row.id, structure_id=structure_id, score=70,
+                                 reasons=[{"kind": "keyword", "keyword": "nettoyage"}]))
         return row.id
 
 
@@ -56,9 +64,17 @@ def signals(engine, member_id: int) -> set[tuple[str, str | None]]:
         return {(row.signal, row.reason) for row in rows}
 
 
-def act(engine, user_id, tender_id, action, **kwargs):
+def ask(engine, member_id, intent, target=None, arg=None, now=NOW, lang="fr") -> actions.Reply:
     with session_scope(engine) as session:
-        return actions.apply_signal(session, user_id, tender_id, action, now=NOW, **kwargs)
+        return actions.handle(session, member_id, Request(intent, target, arg), now, TZ, lang)
+
+
+def html(message) -> str:
+    return telegram.render(message).html
+
+
+def buttons(message) -> list[tuple[str, str]]:
+    return [pair for row in telegram.render(message).keyboard or [] for pair in row]
 
 
 # --- signals ------------------------------------------------------------------------------------
@@ -66,72 +82,127 @@ def act(engine, user_id, tender_id, action, **kwargs):
 
 def test_interested_then_not_for_us_with_reason_then_undo(engine):
     member_id = make_member(engine, 501)
-    tender_id = make_tender(engine)
-    result = act(engine, 501, tender_id, "interested")
+    tender_id = make_tender(engine, matched=[member_id])
+    result = ask(engine, member_id, Intent.INTERESTED, tender_id)
     assert result.changed and result.choice.interested and result.lang == "en"
     assert "remind" in result.note
     assert signals(engine, member_id) == {("interested", None)}
-    again = act(engine, 501, tender_id, "interested")
-    assert not again.changed
+    assert not ask(engine, member_id, Intent.INTERESTED, tender_id).changed
 
-    refused = act(engine, 501, tender_id, "not_for_us")
+    refused = ask(engine, member_id, Intent.NOT_FOR_US, tender_id)
     assert refused.choice.picking_reason and refused.choice.not_for_us
     assert signals(engine, member_id) == {("not_for_us", None)}  # interest removed
-    reason = act(engine, 501, tender_id, "reason", reason="far")
+    reason = ask(engine, member_id, Intent.NOT_FOR_US, tender_id, "far")
     assert reason.choice.reason == "far" and not reason.choice.picking_reason
     assert signals(engine, member_id) == {("not_for_us", "far")}
-    forged = act(engine, 501, tender_id, "reason", reason="<script>")
-    assert not forged.found and signals(engine, member_id) == {("not_for_us", "far")}
+    forged = ask(engine, member_id, Intent.NOT_FOR_US, tender_id, "<script>")
+    assert forged.refused and signals(engine, member_id) == {("not_for_us", "far")}
 
-    undone = act(engine, 501, tender_id, "undo")
+    undone = ask(engine, member_id, Intent.UNDO, tender_id)
     assert undone.changed and undone.choice == actions.AlertChoice()
     assert signals(engine, member_id) == set()
 
 
-def test_partners_and_help_are_recorded_once_and_say_what_happens(engine):
+def test_partners_and_help_are_recorded_once_and_help_reaches_the_advisors(engine):
     member_id = make_member(engine, 502)
-    tender_id = make_tender(engine)
-    act(engine, 502, tender_id, "interested")
-    partners = act(engine, 502, tender_id, "partners")
+    tender_id = make_tender(engine, matched=[member_id])
+    with session_scope(engine) as session:
+        members.seed_advisors(session, [90_001], ["conseil@centrale.example"])
+    ask(engine, member_id, Intent.INTERESTED, tender_id)
+    partners = ask(engine, member_id, Intent.PARTNERS, tender_id)
     assert partners.choice.partners and partners.choice.interested
-    assert "partners" in partners.follow_up
-    help_ = act(engine, 502, tender_id, "help")
-    assert "advisor" in help_.follow_up and "Nettoyage" in help_.advisor_note
-    assert act(engine, 502, tender_id, "help").follow_up is None  # already asked
+    assert "partners" in partners.messages[0].text()
+    help_ = ask(engine, member_id, Intent.HELP, tender_id)
+    assert "advisor" in help_.messages[0].text()
+    assert ask(engine, member_id, Intent.HELP, tender_id).messages == ()  # already asked
     assert signals(engine, member_id) == {("interested", None), ("partners", None),
                                           ("help", None)}
+    with Session(engine) as session:
+        queued = session.execute(select(Delivery).where(
+            Delivery.kind == DeliveryKind.HELP_REQUEST)).scalars().all()
+        advisors = {m.id: m for m in members.advisors(session)}
+    # One delivery per advisor, on the advisor's channel: the one listed by email waits for the
+    # email channel in the outbox.
+    assert sorted((d.channel, advisors[d.member_id].telegram_user_id or 0) for d in queued) == [
+        ("email", 0), ("telegram", 90_001)]
+    assert all(d.tender_id == tender_id and d.payload == {"requester": member_id}
+               for d in queued)
 
 
-def test_unknown_member_or_tender(engine):
-    tender_id = make_tender(engine)
-    assert not act(engine, 999_999, tender_id, "interested").found
-    make_member(engine, 503)
-    assert not act(engine, 503, 987_654, "interested").found
-
-
-def test_alert_for_uses_the_members_match(engine):
-    make_member(engine, 504)
-    tender_id = make_tender(engine, title="Entretien & nettoyage")
+def test_advisors_are_seeded_once_and_keep_their_role(engine):
+    member_id = make_member(engine, 511)
     with session_scope(engine) as session:
-        member = actions.member_by_telegram(session, 504)
-        session.add(MatchRow(tender_id=tender_id, structure_id=member.structure_id, score=70,
-                             reasons=[{"kind": "keyword", "keyword": "nettoyage"}]))
-    act(engine, 504, tender_id, "interested")
-    with Session(engine) as session:
-        rendered = actions.alert_for(session, 504, tender_id, NOW, TZ)
-    assert "Entretien &amp; nettoyage" in rendered.html and "nettoyage”" in rendered.html
-    assert rendered.keyboard[0][0] == ("✅ Interested", f"a|i|{tender_id}")
-    with Session(engine) as session:
-        assert actions.alert_for(session, 504, tender_id + 1000, NOW, TZ) is None
-        assert actions.alert_for(session, 123_456, tender_id, NOW, TZ) is None
+        assert members.seed_advisors(session, [511, 90_002], ["A@Example.org "]) == 3
+        assert members.seed_advisors(session, [511, 90_002], ["a@example.org"]) == 0
+        roles = {m.id: m.role for m in session.execute(select(Member)).scalars()}
+    assert roles[member_id] == Role.ADVISOR
+    assert list(roles.values()).count(Role.ADVISOR) == 3
+
+
+def test_unknown_member_tender_or_one_never_sent_changes_nothing(engine):
+    member_id = make_member(engine, 503)
+    other_id = make_member(engine, 512)
+    tender_id = make_tender(engine, matched=[other_id])
+    assert ask(engine, None, Intent.INTERESTED, tender_id).refused
+    assert ask(engine, member_id, Intent.INTERESTED, 987_654).refused
+    # Another member's tender: never sent to this one nor matched to its structure.
+    stranger = ask(engine, member_id, Intent.INTERESTED, tender_id)
+    assert stranger.refused and "no longer available" in stranger.note
+    assert ask(engine, member_id, Intent.HELP, tender_id).refused
+    assert ask(engine, member_id, Intent.OPEN, tender_id).refused
+    assert signals(engine, member_id) == set()
+    # Sent to the member (a delivery exists): allowed.
+    with session_scope(engine) as session:
+        session.add(Delivery(member_id=member_id, kind=DeliveryKind.ALERT, tender_id=tender_id,
+                             idempotency_key=f"alert:{member_id}:{tender_id}:telegram"))
+    assert ask(engine, member_id, Intent.INTERESTED, tender_id).changed
+
+
+def test_a_closed_tender_takes_no_signal(engine):
+    member_id = make_member(engine, 513)
+    cancelled = make_tender(engine, matched=[member_id], status=TenderStatus.CANCELLED)
+    past = make_tender(engine, matched=[member_id], deadline=NOW - timedelta(hours=1))
+    for tender_id in (cancelled, past):
+        reply = ask(engine, member_id, Intent.INTERESTED, tender_id)
+        assert reply.refused and "closed" in reply.note
+    assert signals(engine, member_id) == set()
+
+
+@pytest.mark.parametrize("data", [
+    "a|i|", "a|i|abc", "a|zz|12", "a|i|12|extra", "a|nr|12|<b>", "a|nr|12|" + "x" * 60,
+    "al|q|1", "al|zz", "al|r|../", "b|i|12", "", "\x00\xff", "a|i|-3",
+    "a|i|" + "9" * 30, "a|o|1" + "0" * 80, "al|p|1|2", "a|i|１２",
+])
+def test_malformed_callback_data_decodes_to_nothing(data):
+    assert telegram.decode(data) is None
+
+
+def test_callback_data_round_trip_and_stay_short():
+    from alerts.render import alert_actions, reminder_actions
+
+    for actions_ in (alert_actions(2**62, "fr"), reminder_actions(7, "en"),
+                     alert_actions(7, "en", actions.AlertChoice(picking_reason=True))):
+        for action in (a for row in actions_ for a in row):
+            data = telegram.encode(action)
+            assert len(data.encode()) <= 64
+            assert telegram.decode(data) == action.request
+
+
+def test_open_shows_the_members_match_and_choice(engine):
+    member_id = make_member(engine, 504)
+    tender_id = make_tender(engine, title="Entretien & nettoyage", matched=[member_id])
+    ask(engine, member_id, Intent.INTERESTED, tender_id)
+    opened = ask(engine, member_id, Intent.OPEN, tender_id)
+    text = html(opened.messages[0])
+    assert "Entretien &amp; nettoyage" in text and "nettoyage”" in text
+    assert buttons(opened.messages[0])[0] == ("✅ Interested", f"a|i|{tender_id}")
 
 
 # --- preferences ---------------------------------------------------------------------------------
 
 
-def menu(engine, user_id, *parts):
-    with session_scope(engine) as session:
-        return actions.menu_action(session, user_id, list(parts), NOW, TZ)
+def menu(engine, member_id, intent=Intent.MENU, arg=None):
+    return ask(engine, member_id, intent, arg=arg)
 
 
 def prefs_of(engine, member_id) -> AlertPreference:
@@ -142,30 +213,30 @@ def prefs_of(engine, member_id) -> AlertPreference:
 
 def test_menu_changes_rhythm_hour_day_quiet_hours_and_weekends(engine):
     member_id = make_member(engine, 505)
-    with Session(engine) as session:
-        opened = actions.open_menu(session, 505, NOW, TZ)
-    assert "as soon as it is found" in opened.rendered.html
-    assert opened.rendered.keyboard[0][0] == ("✅ Instant", "al|r|instant")
+    opened = menu(engine, member_id, arg="main")
+    assert "as soon as it is found" in html(opened.screen)
+    assert buttons(opened.screen)[0] == ("✅ Instant", "al|r|instant")
 
-    result = menu(engine, 505, "r", "weekly")
-    assert result.changed and "weekly digest on Monday at 08:00" in result.rendered.html
-    assert not menu(engine, 505, "r", "weekly").changed
-    assert menu(engine, 505, "h").rendered.keyboard[0][0] == ("06:00", "al|h|6")
-    assert menu(engine, 505, "h", "18").changed
-    assert menu(engine, 505, "d", "4").changed
-    assert "Friday at 18:00" in menu(engine, 505, "m").rendered.html
-    assert not menu(engine, 505, "h", "99").changed  # a forged button changes nothing
-    assert menu(engine, 505, "q", "22", "7").changed
-    assert menu(engine, 505, "w").changed
+    result = menu(engine, member_id, Intent.RHYTHM, "weekly")
+    assert result.changed and "weekly digest on Monday at 08:00" in html(result.screen)
+    assert not menu(engine, member_id, Intent.RHYTHM, "weekly").changed
+    assert buttons(menu(engine, member_id, arg="hours").screen)[0] == ("06:00", "al|h|6")
+    assert menu(engine, member_id, Intent.DIGEST_HOUR, "18").changed
+    assert menu(engine, member_id, Intent.WEEKLY_DAY, "4").changed
+    assert "Friday at 18:00" in html(menu(engine, member_id).screen)
+    assert not menu(engine, member_id, Intent.DIGEST_HOUR, "99").changed  # forged: nothing
+    assert not menu(engine, member_id, Intent.QUIET_HOURS, "3-4").changed  # not a preset
+    assert menu(engine, member_id, Intent.QUIET_HOURS, "22-7").changed
+    assert menu(engine, member_id, Intent.WEEKENDS).changed
     prefs = prefs_of(engine, member_id)
     assert (prefs.rhythm, prefs.digest_hour, prefs.weekly_day) == ("weekly", 18, 4)
     assert (prefs.quiet_start, prefs.quiet_end, prefs.quiet_weekends) == (22, 7, False)
-    assert "22:00 to 07:00." in menu(engine, 505, "m").rendered.html
-    assert menu(engine, 505, "q", "0", "0").changed
+    assert "22:00 to 07:00." in html(menu(engine, member_id).screen)
+    assert menu(engine, member_id, Intent.QUIET_HOURS, "0-0").changed
     assert "No quiet hours: instant alerts arrive at any time." in \
-        menu(engine, 505, "m").rendered.html
-    closed = menu(engine, 505, "x")
-    assert closed.closed and closed.rendered.keyboard is None
+        html(menu(engine, member_id).screen)
+    closed = menu(engine, member_id, Intent.DONE)
+    assert closed.closed and telegram.render(closed.screen).keyboard is None
 
 
 def test_quiet_hours_chosen_in_the_menu_are_those_the_policy_applies(engine):
@@ -174,8 +245,8 @@ def test_quiet_hours_chosen_in_the_menu_are_those_the_policy_applies(engine):
     late_evening = datetime(2027, 1, 6, 20, 30, tzinfo=UTC)  # Wednesday 21:30 in Paris
     assert is_quiet(Schedule.of(prefs_of(engine, member_id)), saturday_noon, TZ)
     assert is_quiet(Schedule.of(prefs_of(engine, member_id)), late_evening, TZ)
-    menu(engine, 506, "w")
-    menu(engine, 506, "q", "22", "7")
+    menu(engine, member_id, Intent.WEEKENDS)
+    menu(engine, member_id, Intent.QUIET_HOURS, "22-7")
     schedule = Schedule.of(prefs_of(engine, member_id))
     assert not is_quiet(schedule, saturday_noon, TZ)
     assert not is_quiet(schedule, late_evening, TZ)
@@ -184,32 +255,32 @@ def test_quiet_hours_chosen_in_the_menu_are_those_the_policy_applies(engine):
 @pytest.mark.parametrize("args, days", [([], 7), (["14"], 14), (["1"], 1), (["90"], 90),
                                         (["10j"], 10)])
 def test_parse_pause_days(args, days):
-    assert actions.parse_pause_days(args) == days
+    assert parse_pause_days(args) == days
 
 
 @pytest.mark.parametrize("args", [["0"], ["91"], ["-3"], ["deux"], ["1", "2"], ["1.5"]])
 def test_parse_pause_days_refuses(args):
     with pytest.raises(ValueError):
-        actions.parse_pause_days(args)
+        parse_pause_days(args)
 
 
-def test_pause_and_resume(engine):
+def test_pause_resume_and_stop(engine):
     member_id = make_member(engine, 507)
-    with session_scope(engine) as session:
-        text = actions.pause_command(session, 507, ["abc"], NOW, TZ)
-    assert "between 1 and 90" in text and "/pause 14" in text
+    refused = menu(engine, member_id, Intent.PAUSE, "abc")
+    assert refused.refused and "between 1 and 90" in refused.note and "/pause 14" in refused.note
     assert prefs_of(engine, member_id).paused_until is None
-    with session_scope(engine) as session:
-        text = actions.pause_command(session, 507, ["10"], NOW, TZ, "en")
-    assert "January 14, 2027" in text
+    paused = menu(engine, member_id, Intent.PAUSE, "10")
+    assert "January 14, 2027" in paused.note
     prefs = prefs_of(engine, member_id)
     assert Schedule.of(prefs).paused_until == NOW + timedelta(days=10)
-    assert "Paused until January 14, 2027" in menu(engine, 507, "m").rendered.html
-    with session_scope(engine) as session:
-        assert "resumed" in actions.resume_command(session, 507, NOW, TZ)
+    assert "Paused until January 14, 2027" in html(menu(engine, member_id).screen)
+    assert "resumed" in menu(engine, member_id, Intent.RESUME).note
     assert prefs_of(engine, member_id).paused_until is None
-    with session_scope(engine) as session:
-        assert "not paused" in actions.resume_command(session, 507, NOW, TZ)
+    assert "not paused" in menu(engine, member_id, Intent.RESUME).note
+    stopped = menu(engine, member_id, Intent.STOP)
+    assert "no more tenders" in stopped.note and "/reprendre" in stopped.note
+    assert "Stopped until you resume them" in html(menu(engine, member_id).screen)
+    assert "resumed" in menu(engine, member_id, Intent.RESUME).note
 
 
 def test_pause_and_resume_move_what_is_waiting(engine):
@@ -223,20 +294,17 @@ def test_pause_and_resume_move_what_is_waiting(engine):
         with Session(engine) as session:
             return session.execute(select(Delivery.next_attempt_at)).scalar_one()
 
-    with session_scope(engine) as session:
-        actions.pause_command(session, 510, ["3"], NOW, TZ)
+    menu(engine, member_id, Intent.PAUSE, "3")
     # Thursday 10:00 in Paris: the end of the pause, not a quiet moment.
     assert due() == NOW + timedelta(days=3)
-    with session_scope(engine) as session:
-        actions.resume_command(session, 510, NOW + timedelta(hours=1), TZ)
+    ask(engine, member_id, Intent.RESUME, now=NOW + timedelta(hours=1))
     assert due() == NOW + timedelta(hours=1)
 
 
-def test_commands_without_a_profile(engine):
-    with session_scope(engine) as session:
-        assert "/start" in actions.pause_command(session, 4242, [], NOW, TZ, "en")
-        assert "/start" in actions.resume_command(session, 4242, NOW, TZ, "en")
-        assert actions.open_menu(session, 4242, NOW, TZ, "en").rendered is None
+def test_requests_without_a_profile(engine):
+    for intent in (Intent.PAUSE, Intent.RESUME, Intent.MENU, Intent.STOP):
+        reply = ask(engine, None, intent, arg="7", lang="en")
+        assert reply.refused and "/start" in reply.note and reply.screen is None
 
 
 # --- reminders -----------------------------------------------------------------------------------

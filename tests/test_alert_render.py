@@ -1,4 +1,5 @@
-"""Alert messages: content in the member's language, and HTML Telegram accepts for any input."""
+"""Alert messages (alerts.render, channel-neutral) as the Telegram channel renders them: content in
+the member's language, and HTML Telegram accepts for any input."""
 
 from __future__ import annotations
 
@@ -8,17 +9,9 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alerts.render import (
-    LIMIT,
-    AlertChoice,
-    alert_keyboard,
-    render_alert,
-    render_cancellation,
-    render_digest,
-    render_reminder,
-    render_update,
-    units,
-)
+from alerts import render as neutral
+from alerts.render import AlertChoice, alert_actions
+from channels.telegram import LIMIT, keyboard, render, units
 from locales import format_amount
 from matching.reasons import Reason, render_reason
 from store.tender_models import LotRow, TenderRow
@@ -32,6 +25,30 @@ REASONS = [
     {"kind": "area", "scope": "departement", "departement": "06"},
     {"kind": "reserved", "reserved": "siae"},
 ]
+
+
+def render_alert(*args, **kwargs):
+    return render(neutral.render_alert(*args, **kwargs))
+
+
+def render_digest(*args, **kwargs):
+    return render(neutral.render_digest(*args, **kwargs))
+
+
+def render_update(*args, **kwargs):
+    return render(neutral.render_update(*args, **kwargs))
+
+
+def render_cancellation(*args, **kwargs):
+    return render(neutral.render_cancellation(*args, **kwargs))
+
+
+def render_reminder(*args, **kwargs):
+    return render(neutral.render_reminder(*args, **kwargs))
+
+
+def alert_keyboard(tender_id, lang, choice=None):
+    return keyboard(alert_actions(tender_id, lang, choice))
 
 
 def tender(**fields) -> TenderRow:

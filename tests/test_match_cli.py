@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -16,6 +17,8 @@ from tenders.ingest import ingest_files
 from tenders.match_job import run_matching
 from tenders.model import Lot, NoticeKind, Tender
 from tenders.store import upsert_tenders
+
+PARIS = ZoneInfo("Europe/Paris")
 
 SOON = datetime.now(UTC) + timedelta(days=30)
 
@@ -116,7 +119,7 @@ def test_a_changed_tender_is_matched_again_without_duplicates(engine):
     ids = add_structures(engine)
     store(engine, green_spaces(lots=[]))
     with session_scope(engine) as session:
-        first = run_matching(session)
+        first = run_matching(session, tz=PARIS)
     assert [m.structure_name for m in first.stored] == ["Jardins solidaires"]
     rectificatif = green_spaces("27-2002", kind=NoticeKind.RECTIFICATION, refers_to="27-1001",
                                 title="Entretien des parcs et des vestiaires",
@@ -124,7 +127,7 @@ def test_a_changed_tender_is_matched_again_without_duplicates(engine):
                                       Lot("2", "Vestiaires", ["90910000"])])
     store(engine, rectificatif)
     with session_scope(engine) as session:
-        second = run_matching(session)
+        second = run_matching(session, tz=PARIS)
     assert second.tenders == 1
     assert [m.structure_id for m in second.stored] == [ids["Nettoyage Loire"]]
     assert second.refreshed == 1  # the garden's keyword reason is gone with the old title
@@ -139,7 +142,7 @@ def test_cancelled_and_past_tenders_never_match(engine):
                                                - timedelta(days=1), title="Tonte des talus"))
     store(engine, green_spaces("27-3003", kind=NoticeKind.CANCELLATION, refers_to="27-1001"))
     with session_scope(engine) as session:
-        run = run_matching(session)
+        run = run_matching(session, tz=PARIS)
     assert run.stored == [] and match_rows(engine) == []
 
 
@@ -148,13 +151,13 @@ def test_each_new_match_goes_through_the_hook_in_the_same_transaction(engine, mo
     store(engine, green_spaces())
     seen = []
 
-    def hook(session, match_row):
+    def hook(session, match_row, tz):
         assert match_row.id is not None and session.get(MatchRow, match_row.id) is match_row
         seen.append((match_row.tender_id, match_row.structure_id))
 
     monkeypatch.setattr(match_job, "on_match", hook)
     with session_scope(engine) as session:
-        run = run_matching(session)
+        run = run_matching(session, tz=PARIS)
     assert sorted(seen) == sorted((m.tender_id, m.structure_id) for m in run.stored)
     assert len(seen) == 2
 
@@ -163,7 +166,7 @@ def test_deleting_a_structure_deletes_its_matches(engine):
     ids = add_structures(engine)
     store(engine, green_spaces())
     with session_scope(engine) as session:
-        run_matching(session)
+        run_matching(session, tz=PARIS)
     with session_scope(engine) as session:
         # Its member goes first (members.structure_id has no cascade: that is store/members.py's).
         for member in session.execute(select(Member)).scalars():
@@ -180,7 +183,7 @@ def test_real_samples_match_at_their_publication_time(engine, shared_data):
         session.add(printer)
     ingest_files(engine, "boamp", shared_data / "boamp" / "ods_records_2015.json")
     with session_scope(engine) as session:
-        run = run_matching(session, now=datetime(2015, 3, 5, tzinfo=UTC))
+        run = run_matching(session, tz=PARIS, now=datetime(2015, 3, 5, tzinfo=UTC))
     assert [(m.tender_source_id, m.structure_name) for m in run.stored] == [
         ("15-31001", "Imprimerie coopérative")]
     (stored,) = run.stored
@@ -188,4 +191,4 @@ def test_real_samples_match_at_their_publication_time(engine, shared_data):
         r.to_dict() for r in stored.reasons]
     # The same tenders are past their deadline today: nothing more with --all.
     with session_scope(engine) as session:
-        assert run_matching(session, everything=True).tenders == 0
+        assert run_matching(session, tz=PARIS, everything=True).tenders == 0

@@ -15,7 +15,7 @@ from alerts.limiter import SharedRateLimiter
 from alerts.outbox import (
     diff_snapshots,
     enqueue_cancellations,
-    enqueue_email_copy,
+    enqueue_fallback,
     enqueue_for_match,
     enqueue_updates,
     reschedule_member,
@@ -39,7 +39,7 @@ def _sent(session: Session, delivery: Delivery, tender: TenderRow, when: datetim
     lots = list(session.execute(select(LotRow).where(LotRow.tender_id == tender.id)).scalars())
     snapshot = tender_snapshot(tender, lots)
     session.execute(update(Delivery).where(Delivery.id == delivery.id).values(
-        status="sent", sent_at=when, telegram_message_id=1,
+        status="sent", sent_at=when, channel_message_id="1",
         payload={**delivery.payload, "snapshot": snapshot},
         snapshot_hash=snapshot_hash(snapshot)))
     session.expire_all()
@@ -124,14 +124,14 @@ def test_the_match_job_writes_deliveries_in_its_transaction(engine):
         structure.keywords = ["nettoyage"]
         session.commit()
     with Session(engine, expire_on_commit=False) as session:
-        run = run_matching(session, now=TUESDAY_10)
+        run = run_matching(session, tz=PARIS, now=TUESDAY_10)
         assert [s.structure_id for s in run.stored] == [structure.id]
         assert len(deliveries(session)) == 1
         session.rollback()  # the job failed after matching: no match, no delivery
     with Session(engine, expire_on_commit=False) as session:
         assert session.execute(select(MatchRow)).first() is None
         assert deliveries(session) == []
-        run_matching(session, now=TUESDAY_10)
+        run_matching(session, tz=PARIS, now=TUESDAY_10)
         session.commit()
         (delivery,) = deliveries(session)
         match = session.execute(select(MatchRow)).scalar_one()
@@ -207,7 +207,7 @@ def test_the_match_job_sends_updates_and_cancellations(engine):
         tender.status, tender.needs_matching = "changed", True
         session.commit()
     with session_scope(engine) as session:
-        run_matching(session, now=TUESDAY_10 + timedelta(hours=1))
+        run_matching(session, tz=PARIS, now=TUESDAY_10 + timedelta(hours=1))
     with Session(engine, expire_on_commit=False) as session:
         (update_row,) = deliveries(session, kind="update")
         assert update_row.member_id == member_id
@@ -218,7 +218,7 @@ def test_the_match_job_sends_updates_and_cancellations(engine):
         session.commit()
     for _ in range(2):  # twice: still one cancellation
         with session_scope(engine) as session:
-            run_matching(session, now=TUESDAY_10 + timedelta(hours=2))
+            run_matching(session, tz=PARIS, now=TUESDAY_10 + timedelta(hours=2))
     with Session(engine, expire_on_commit=False) as session:
         cancellations = deliveries(session, kind="cancellation")
     assert [(c.member_id, c.channel) for c in cancellations] == [(m2_id, "telegram")]
@@ -241,8 +241,8 @@ def test_email_copy_and_reschedule(engine):
                                  PARIS) == 1
         session.expire_all()
         assert deliveries(session)[0].next_attempt_at == TUESDAY_10 + timedelta(hours=1)
-        assert enqueue_email_copy(session, [alert], member, TUESDAY_10) == 1
-        assert enqueue_email_copy(session, [alert], member, TUESDAY_10) == 0
+        assert enqueue_fallback(session, [alert], member, TUESDAY_10, "telegram") == 1
+        assert enqueue_fallback(session, [alert], member, TUESDAY_10, "telegram") == 0
         session.commit()
         email = deliveries(session, channel="email")[0]
     assert email.idempotency_key == f"alert:{member_id}:{tender_id}:email"

@@ -19,6 +19,7 @@ import pytest_asyncio
 from sqlalchemy import select
 from sqlmodel import Session
 
+from bot.app import seed_advisors
 from locales import format_amount, format_date
 from matching.reasons import Reason, render_reason
 from store import members
@@ -115,7 +116,7 @@ def match(engine, now: datetime) -> None:
     from tenders.match_job import run_matching
 
     with session_scope(engine) as session:
-        run_matching(session, now=now)
+        run_matching(session, tz=PARIS, now=now)
 
 
 # --- the bot and the worker ----------------------------------------------------------------------
@@ -145,11 +146,12 @@ def member(engine, user, *, lang: str = "en", **answers) -> int:
 
 async def deliver(centrale, fake_server, engine, now: datetime):
     """One run of the outbox worker, as `centrale deliver --once` does, at `now`."""
-    from alerts.worker import DeliveryWorker, WorkerConfig, make_bot
+    from alerts.runner import DeliveryRunner, WorkerConfig
+    from channels.telegram import TelegramChannel, make_bot
 
     bot = make_bot(centrale.token, fake_server.base_url)
     await bot.initialize()
-    worker = DeliveryWorker(engine, bot, tz=PARIS, now=lambda: now,
+    worker = DeliveryRunner(engine, TelegramChannel(bot), tz=PARIS, now=lambda: now,
                             config=WorkerConfig(chat_interval_s=0.05))
     try:
         return await worker.run(once=True)
@@ -251,7 +253,7 @@ async def test_diagnostic_then_a_fitting_tender_arrives_as_an_alert(
     assert (await deliver(centrale, fake_server, engine, now)).sent == 0
     [delivery] = deliveries(engine)
     assert delivery.status == DeliveryStatus.SENT
-    assert delivery.telegram_message_id == alert.message_id
+    assert delivery.channel_message_id == str(alert.message_id)
 
 
 # --- buttons -------------------------------------------------------------------------------------
@@ -298,16 +300,16 @@ async def test_partners_and_help_say_what_happens_next(centrale, fake_server, en
     assert "We will soon suggest structures" in replies.text
     assert "✅ Find partners" in current(user, alert).labels()
 
-    data = centrale.application.bot_data
-    settings = data["settings"]
-    data["settings"] = settings.model_copy(update={"CENTRALE_ADVISORS": str(advisor.user_id)})
-    try:
-        replies = await user.tap("Need help", message=alert)
-    finally:
-        data["settings"] = settings
+    # Advisors are listed in CENTRALE_ADVISORS and seeded at start (bot.app.seed_advisors).
+    settings = centrale.application.bot_data["settings"]
+    seed_advisors(engine, settings.model_copy(update={"CENTRALE_ADVISORS": str(advisor.user_id)}))
+    replies = await user.tap("Need help", message=alert)
     assert "an advisor will contact you" in replies.text
+    assert advisor.messages == []  # through the outbox, not straight from the handler
+    await deliver(centrale, fake_server, engine, at(TUESDAY, 11))
     [note] = advisor.messages
     assert "Entretien des espaces verts" in note.text and str(tid) in note.text
+    assert "demande de l’aide pour ce marché" in note.text  # in the advisor's language
     assert current(user, alert).labels() == ["Interested", "Not for us", "✅ Find partners",
                                              "✅ Need help"]
     with Session(engine) as session:

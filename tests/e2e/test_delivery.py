@@ -30,17 +30,9 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 
 from alerts.claims import requeue_uncertain
 from alerts.outbox import enqueue_for_match
-from alerts.worker import (
-    BLOCKED,
-    DEAD,
-    RATE_LIMITED,
-    RETRY,
-    UNCERTAIN,
-    DeliveryWorker,
-    WorkerConfig,
-    classify,
-    make_bot,
-)
+from alerts.channel import Outcome
+from alerts.runner import DeliveryRunner, WorkerConfig
+from channels.telegram import TelegramChannel, classify, make_bot
 from locales import gettext_for
 from store.alert_models import Interest
 from store.db import session_scope
@@ -83,11 +75,12 @@ async def sender(fake_server):
     await bot.shutdown()
 
 
-def make_worker(engine, bot, *, start: datetime = BASE, **overrides) -> DeliveryWorker:
+def make_worker(engine, bot, *, start: datetime = BASE, **overrides) -> DeliveryRunner:
     settings = {"rate_per_s": 200.0, "chat_interval_s": 0.05, "backoff_base_s": 0.05,
                 "read_timeout_s": 0.5, "once_linger_s": 20.0, "poll_s": 0.05, **overrides}
     began = time.monotonic()
-    return DeliveryWorker(engine, bot, tz=PARIS, config=WorkerConfig(**settings),
+    channel = TelegramChannel(bot, read_timeout_s=settings["read_timeout_s"])
+    return DeliveryRunner(engine, channel, tz=PARIS, config=WorkerConfig(**settings),
                           now=lambda: start + timedelta(seconds=time.monotonic() - began))
 
 
@@ -133,7 +126,7 @@ async def test_ingested_tender_alert_update_and_cancellation(engine, fake_server
     ingest_files(engine, "boamp", BOAMP / "record_fnsimple.json")
     ingest_files(engine, "boamp", BOAMP / "record_mapa.json")
     with session_scope(engine) as session:
-        run_matching(session, now=BASE)
+        run_matching(session, tz=PARIS, now=BASE)
     stats = await deliver(engine, bot)
     assert stats.messages == 2
 
@@ -148,7 +141,7 @@ async def test_ingested_tender_alert_update_and_cancellation(engine, fake_server
                if "callback_data" in b)
     with _session(engine) as session:
         (row,) = deliveries(session, member_id=gardener.id)
-    assert row.status == "sent" and row.telegram_message_id == alert.message_id
+    assert row.status == "sent" and row.channel_message_id == str(alert.message_id)
     assert row.payload["snapshot"]["deadline"].startswith("2026-12-04")
 
     # Nothing new: nothing sent again.
@@ -157,7 +150,7 @@ async def test_ingested_tender_alert_update_and_cancellation(engine, fake_server
     # The rectificatif moves the deadline to 11 December.
     ingest_files(engine, "boamp", BOAMP / "record_rectificatif.json")
     with session_scope(engine) as session:
-        run_matching(session, now=BASE + timedelta(hours=1))
+        run_matching(session, tz=PARIS, now=BASE + timedelta(hours=1))
     assert (await deliver(engine, bot, start=BASE + timedelta(hours=1))).messages == 1
     alert_again, update_message = state.messages(gardener.telegram_chat_id)
     assert alert_again.message_id == alert.message_id
@@ -173,7 +166,7 @@ async def test_ingested_tender_alert_update_and_cancellation(engine, fake_server
         session.commit()
     ingest_files(engine, "boamp", BOAMP / "record_annulation.json")
     with session_scope(engine) as session:
-        run_matching(session, now=BASE + timedelta(hours=2))
+        run_matching(session, tz=PARIS, now=BASE + timedelta(hours=2))
     assert (await deliver(engine, bot, start=BASE + timedelta(hours=2))).messages == 1
     first, cancellation = state.messages(cleaner.telegram_chat_id)
     assert "Nettoyage des locaux du CCAS" in first.text
@@ -210,7 +203,7 @@ async def test_digest_items_go_out_as_one_message_best_first(engine, fake_server
     with _session(engine) as session:
         rows = deliveries(session, member_id=member.id)
     sent = [d for d in rows if d.status == "sent"]
-    assert len(sent) == 12 and {d.telegram_message_id for d in sent} == {digest.message_id}
+    assert len(sent) == 12 and {d.channel_message_id for d in sent} == {str(digest.message_id)}
     (waiting,) = [d for d in rows if d.status == "pending"]
     assert waiting.next_attempt_at == datetime(2026, 11, 4, 8, tzinfo=PARIS)
 
@@ -251,22 +244,22 @@ def test_classify():
         except Exception as raised:  # noqa: BLE001
             return raised
 
-    assert classify(RetryAfter(3)).outcome == RATE_LIMITED
+    assert classify(RetryAfter(3)).outcome == Outcome.RATE_LIMITED
     assert classify(RetryAfter(3)).retry_after == 3.0
-    assert classify(Forbidden("Forbidden: bot was blocked by the user")).outcome == BLOCKED
-    assert classify(BadRequest("Bad Request: chat not found")).outcome == DEAD
-    assert classify(NetworkError("Internal Server Error (500)")).outcome == RETRY
+    assert classify(Forbidden("Forbidden: bot was blocked by the user")).outcome == Outcome.BLOCKED
+    assert classify(BadRequest("Bad Request: chat not found")).outcome == Outcome.DEAD
+    assert classify(NetworkError("Internal Server Error (500)")).outcome == Outcome.RETRY
     request = httpx.Request("POST", "http://x")
     assert classify(caused(TimedOut(), httpx.ReadTimeout("r", request=request))).outcome \
-        == UNCERTAIN
+        == Outcome.UNCERTAIN
     assert classify(caused(TimedOut(), httpx.ConnectTimeout("c", request=request))).outcome \
-        == RETRY
+        == Outcome.RETRY
     assert classify(caused(TimedOut(), httpx.PoolTimeout("p", request=request))).outcome \
-        == RETRY
-    assert classify(caused(NetworkError("x"), httpx.ConnectError("refused"))).outcome == RETRY
+        == Outcome.RETRY
+    assert classify(caused(NetworkError("x"), httpx.ConnectError("refused"))).outcome == Outcome.RETRY
     assert classify(caused(NetworkError("x"), httpx.RemoteProtocolError("gone"))).outcome \
-        == UNCERTAIN
-    assert classify(RuntimeError("?")).outcome == UNCERTAIN
+        == Outcome.UNCERTAIN
+    assert classify(RuntimeError("?")).outcome == Outcome.UNCERTAIN
 
 
 async def test_429_storm_is_retried_after_retry_after(engine, fake_server, sender):
@@ -424,7 +417,7 @@ def _check_once_each(engine, state, members) -> Counter:
         delivery = rows[member.id]
         messages = state.messages(member.telegram_chat_id)
         if delivery.status == "sent":
-            assert [m.message_id for m in messages] == [delivery.telegram_message_id]
+            assert [str(m.message_id) for m in messages] == [delivery.channel_message_id]
         else:
             assert len(messages) <= 1
     return statuses
@@ -520,7 +513,7 @@ async def _run_past_a_deadline(engine, fake_server, bot, monkeypatch):
     """A daily digest of two tenders, prepared; then the clock passes one tender's deadline
     before the send. Runs one `once` pass; returns its stats, the chat, the member and both
     tenders."""
-    import alerts.worker as worker_module
+    import alerts.runner as worker_module
 
     chat_id = fake_server.new_user_id()
     yesterday = BASE - timedelta(days=1)
@@ -542,7 +535,7 @@ async def _run_past_a_deadline(engine, fake_server, bot, monkeypatch):
         return prepared
 
     monkeypatch.setattr(worker_module, "prepare_jobs", prepare_then_jump)
-    worker = DeliveryWorker(engine, bot, tz=PARIS, now=lambda: clock["now"],
+    worker = DeliveryRunner(engine, TelegramChannel(bot), tz=PARIS, now=lambda: clock["now"],
                             config=WorkerConfig(rate_per_s=200, chat_interval_s=0.05,
                                                 poll_s=0.05))
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
 from sqlmodel import Session
@@ -68,7 +69,8 @@ def make_match(session: Session, tender: TenderRow, structure: Structure, *, now
 
 
 def fan_out(session: Session, tender: TenderRow, *, count: int, first_chat_id: int,
-            now: datetime, preferences: dict | None = None) -> list[int]:
+            now: datetime, preferences: dict | None = None,
+            tz: ZoneInfo = ZoneInfo("Europe/Paris")) -> list[int]:
     """`count` structures with one member each (chat ids from first_chat_id) all matching
     `tender`, through the real outbox path (alerts.outbox.enqueue_for_match). Returns the
     member ids."""
@@ -99,7 +101,7 @@ def fan_out(session: Session, tender: TenderRow, *, count: int, first_chat_id: i
     session.add_all(matches)
     session.flush()
     for match in matches:
-        enqueue_for_match(session, match, tender, now)
+        enqueue_for_match(session, match, tender, now, tz)
     return member_ids
 
 

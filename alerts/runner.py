@@ -1,59 +1,61 @@
-"""The delivery worker: claims due deliveries and sends them through the Telegram Bot API.
+"""The delivery runner: claims due deliveries of one channel and sends them through it.
 
-Run as `centrale deliver [--once]` (several processes may run on PostgreSQL) or as a repeating
-job inside `centrale run` (bot.cli_alerts.schedule_delivery). It claims only the `telegram`
-channel: email deliveries wait for the email sender and block nothing.
+Generic over alerts.channel.Channel, as Mailman 3's runners are over their queues: this module
+holds claims, leases, the shared rate limit, per-address pacing, what an uncertain send becomes and
+the fallback to the member's other channel; the channel (channels/telegram.py) renders, sends and
+says what an answer means. Run as `centrale deliver [--once]` (several processes may run on
+PostgreSQL) or as a repeating job inside `centrale run` (bot.cli_alerts.schedule_delivery). It
+claims only its channel's deliveries: those of a channel that has no runner wait and block nothing.
 
-One message per delivery (alert, update, cancellation, reminder), except digest items: those due
-for one member and channel go out together as ONE message (alerts.render.render_digest). Right
-after the claim, a few seconds at most before sending, each delivery is checked again
-(alerts.compose): a tender past its deadline, cancelled or awarded is never sent (`dead`, with the
-reason; the deadline is checked once more just before the send); a member who paused, changed
-rhythm or is in quiet hours gets it later (back to `pending` until alerts.policy says).
+One message per delivery (alert, update, cancellation, reminder, help request), except digest
+items: those due for one member and channel go out together as ONE message. Right after the claim,
+a few seconds at most before sending, each delivery is checked again (alerts.compose): a tender
+past its deadline, cancelled or awarded is never sent (`dead`, with the reason; the deadline is
+checked once more just before the send); a member who paused, changed rhythm or is in quiet hours
+gets it later (back to `pending` until alerts.policy says).
 
-Pace. Telegram allows about 30 messages a second per bot and about one a second per chat. The
-bot-wide pace is held by alerts.limiter.SharedRateLimiter, through the database, so it holds
-across every worker (29/s by default; `--rate`). The per-chat pace is held by the worker itself
-(one "lane" per member, `chat_interval_s` apart): claims are per member (alerts.claims), so all
-of a member's due deliveries are in one worker. (The bot's interactive answers in `centrale run`
-go through PTB's AIORateLimiter in that process and are not counted here; they are few, and a
-429 they cause to a delivery is retried.)
+Pace. The channel's cap for the whole service (Telegram: about 30 messages a second per bot) is
+held by alerts.limiter.SharedRateLimiter, through the database, so it holds across every runner
+(`--rate`). The per-address pace (Telegram: about one a second per chat) is held by the runner
+itself (one "lane" per member, `address_interval_s` apart): claims are per member
+(alerts.claims), so all of a member's due deliveries are in one runner. A lane that must wait —
+a back-off, a `retry_after` — gives its rows back to the database with their due time instead of
+sleeping, so it never holds other sends back; a claim takes them again when they are due.
 
-Answers and errors (`classify`):
-- 200: `sent`, with Telegram's message id, the time, and the snapshot of the tender shown (what a
-  later rectificatif is compared with).
-- 429: retried after `retry_after` (not counted as a failure); the member's lane waits too, and
-  when 429s come in a burst (`storm_threshold` within a second) every worker pauses for
-  `retry_after` through the shared limiter.
-- 5xx, connection refused, connect/pool/write timeouts (the request was not fully written):
-  `failed`, retried at `next_attempt_at` with jittered exponential back-off; `dead` after
-  `max_failures`.
-- 403 (blocked, deactivated…): the member's `telegram_active` becomes False, the delivery is
-  `dead`, and the same content is queued on the email channel when the member has an address
-  (their other Telegram deliveries follow, without another call).
-- 400: `dead`, with Telegram's description as the reason.
-- Read timeout, or the connection lost after the request was written: `uncertain`.
+Outcomes (alerts.channel.Outcome):
+- SENT: `sent`, with the channel's message id, the time, and the snapshot of the tender shown
+  (what a later rectificatif is compared with).
+- RATE_LIMITED: retried after `retry_after` (not counted as a failure); when they come in a burst
+  (`storm_threshold` within a second) every runner pauses for `retry_after` through the shared
+  limiter.
+- RETRY: `failed`, retried at `next_attempt_at` with jittered exponential back-off (bounded by
+  `backoff_cap_s`); `dead` after `max_failures`.
+- BLOCKED: the channel is closed for the member (Channel.close), the delivery is `dead`, and the
+  same content is queued on the member's other channel when they have one (their other
+  deliveries on this channel follow, without another call).
+- DEAD: `dead`, with the reason. MOVED: the new address is recorded and the message sent again.
+- UNCERTAIN: `uncertain`, left alone.
 
-Why `uncertain` and not a retry. The Bot API has no idempotency key: when the request was
-written but no answer came, Telegram may have delivered the message or not, and nothing in the
-API lets us ask. Re-sending could show the member the same alert twice — the one thing the
-outbox promises never to do — while not re-sending could lose it. We do not guess: the delivery
-is marked `uncertain` with the error and left alone. An operator lists them with
-`centrale deliver --uncertain`, checks (Telegram's status at that time, the logs, or the member),
-and re-queues those worth it with `centrale deliver --requeue ID …` (or `--requeue-all`).
+Why `uncertain` and not a retry. Telegram's Bot API has no idempotency key: when the request was
+written but no answer came, the message may have been delivered or not, and nothing in the API
+lets us ask. Re-sending could show the member the same alert twice — the one thing the outbox
+promises never to do — while not re-sending could lose it. We do not guess: the delivery is
+marked `uncertain` with the error and left alone. An operator lists them with
+`centrale deliver --uncertain`, checks (the channel's status at that time, the logs, or the
+member), and re-queues those worth it with `centrale deliver --requeue ID …` (or `--requeue-all`).
 
-A worker killed at any point (SIGKILL) loses nothing. Every step is a committed transaction:
+A runner killed at any point (SIGKILL) loses nothing. Every step is a committed transaction:
     claim (status `sending`, claim id, claimed_at = the lease) + prepare (render; settle what
-    must not be sent) → start_attempt (attempt_started_at, committed right before the HTTP
-    call) → HTTP → finish (sent / failed / uncertain / dead).
-Live workers renew their lease (heartbeat every lease/3). Any worker, at start and every lease/2,
+    must not be sent) → start_attempt (attempt_started_at, committed right before the send) →
+    send → finish (sent / failed / uncertain / dead).
+Live runners renew their lease (heartbeat every lease/3). Any runner, at start and every lease/2,
 recovers claims older than the lease (60 s): a row whose attempt had not started was certainly
 not sent and goes back to `pending` (sent later, once); a row whose attempt had started may have
 left and becomes `uncertain`. So only messages *in flight* at the kill can end up uncertain, and
-the worker bounds them: at most `in_flight()` messages (8, or a quarter second of sending at high
+the runner bounds them: at most `in_flight()` messages (8, or a quarter second of sending at high
 rates) are between start_attempt and their recorded answer at any time. `--takeover` recovers at
-once at start, for the restart of the only worker. A worker whose claim was taken over cannot
-send: start_attempt checks the claim id. Several workers never send a delivery twice: a claim is
+once at start, for the restart of the only runner. A runner whose claim was taken over cannot
+send: start_attempt checks the claim id. Several runners never send a delivery twice: a claim is
 an atomic state change under row locks (`FOR UPDATE SKIP LOCKED` on PostgreSQL) and every later
 write checks the claim id.
 """
@@ -75,99 +77,25 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
-from telegram.constants import ParseMode
-from telegram.error import (
-    BadRequest,
-    ChatMigrated,
-    Forbidden,
-    InvalidToken,
-    NetworkError,
-    RetryAfter,
-    TelegramError,
-    TimedOut,
-)
 
 from alerts import claims
-from alerts.compose import (  # noqa: F401 - build_message is part of this module's API
-    Job,
-    Prepared,
-    build_message,
-    group_jobs,
-    prepare_jobs,
-)
-from alerts.limiter import DEFAULT_RATE, SharedRateLimiter
-from alerts.outbox import TELEGRAM, enqueue_email_copy
+from alerts.channel import Channel, Outcome, SendResult
+from alerts.compose import Job, Prepared, group_jobs, prepare_jobs
+from alerts.limiter import SharedRateLimiter
+from alerts.outbox import enqueue_fallback
 from store.alert_models import Delivery, DeliveryStatus
 from store.db import session_scope
 from store.models import Member
 
 log = logging.getLogger(__name__)
 
-# Outcomes of a failed send.
-RETRY = "retry"
-RATE_LIMITED = "rate_limited"
-UNCERTAIN = "uncertain"
-BLOCKED = "blocked"
-DEAD = "dead"
-MIGRATED = "migrated"
-STOP = "stop"
-
-# httpx errors raised before the request was completely written: Telegram cannot have acted.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteError,
-             httpx.WriteTimeout, httpx.UnsupportedProtocol, httpx.LocalProtocolError,
-             httpx.ProxyError)
-
-
-@dataclass(frozen=True, slots=True)
-class Failure:
-    outcome: str
-    reason: str
-    retry_after: float | None = None
-    new_chat_id: int | None = None
-
-
-def _seconds(value: Any) -> float:
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-def classify(error: BaseException) -> Failure:
-    """What a failed send means (see the module docstring)."""
-    reason = f"{type(error).__name__}: {error}"
-    if isinstance(error, RetryAfter):
-        retry_after = getattr(error, "_retry_after", None)  # the property warns when read
-        return Failure(RATE_LIMITED, reason, retry_after=_seconds(
-            retry_after if retry_after is not None else error.retry_after))
-    if isinstance(error, Forbidden):
-        return Failure(BLOCKED, reason)
-    if isinstance(error, ChatMigrated):
-        return Failure(MIGRATED, reason, new_chat_id=error.new_chat_id)
-    if isinstance(error, InvalidToken):
-        return Failure(STOP, reason)
-    if isinstance(error, BadRequest):
-        return Failure(DEAD, reason)
-    cause = error.__cause__
-    if isinstance(error, TimedOut):
-        # TimedOut wraps every httpx timeout: only connect/pool/write ones are safe to retry.
-        return Failure(RETRY if isinstance(cause, _NOT_SENT) else UNCERTAIN, reason)
-    if isinstance(error, NetworkError):
-        if cause is None:
-            # Telegram answered with an error status (5xx…): it did not deliver the message.
-            return Failure(RETRY, reason)
-        return Failure(RETRY if isinstance(cause, _NOT_SENT) else UNCERTAIN, reason)
-    if isinstance(error, TelegramError):
-        return Failure(RETRY, reason)
-    return Failure(UNCERTAIN, reason)
-
-
 @dataclass
 class WorkerConfig:
-    rate_per_s: float = DEFAULT_RATE  # for the whole bot, shared by all workers
-    chat_interval_s: float = 1.0
+    rate_per_s: float = 0.0  # for the whole service, shared by all runners (0: the channel's)
+    chat_interval_s: float = 0.0  # between two messages to one address (0: the channel's)
     lease_s: float = 60.0
     read_timeout_s: float = 10.0
     connect_timeout_s: float = 5.0
@@ -212,44 +140,24 @@ class Stats:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
-def _keyboard(rows: list[list[tuple[str, str]]] | None) -> InlineKeyboardMarkup | None:
-    if not rows:
-        return None
-    return InlineKeyboardMarkup([
-        [InlineKeyboardButton(text, url=data) if data.startswith(("https://", "http://"))
-         else InlineKeyboardButton(text, callback_data=data) for text, data in row]
-        for row in rows
-    ])
-
-
-# --- the worker ----------------------------------------------------------------------------------
+# --- the runner ----------------------------------------------------------------------------------
 
 
 def default_worker_id() -> str:
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-def make_bot(token: str, api_url: str, *, pool_size: int = 64,
-             read_timeout_s: float = 10.0, connect_timeout_s: float = 5.0) -> Bot:
-    """A plain PTB Bot (no AIORateLimiter: pacing is the shared limiter's job)."""
-    from telegram.request import HTTPXRequest
-
-    request = HTTPXRequest(connection_pool_size=pool_size, read_timeout=read_timeout_s,
-                           write_timeout=connect_timeout_s, connect_timeout=connect_timeout_s,
-                           pool_timeout=1.0)
-    return Bot(token, base_url=api_url,
-               base_file_url=api_url.replace("/bot", "/file/bot"), request=request)
-
-
-class DeliveryWorker:
-    def __init__(self, engine: Engine, bot: Bot, *, tz: ZoneInfo,
+class DeliveryRunner:
+    def __init__(self, engine: Engine, channel: Channel, *, tz: ZoneInfo,
                  config: WorkerConfig | None = None,
                  now: Callable[[], datetime] | None = None, worker_id: str | None = None,
                  limiter: SharedRateLimiter | None = None) -> None:
         self.engine = engine
-        self.bot = bot
+        self.channel = channel
         self.tz = tz
         self.config = config or WorkerConfig()
+        self.config.rate_per_s = self.config.rate_per_s or channel.rate_per_s
+        self.config.chat_interval_s = self.config.chat_interval_s or channel.address_interval_s
         self.now = now or (lambda: datetime.now(UTC))
         self.worker_id = worker_id or default_worker_id()
         # Hot path (start_attempt, finish): one thread, so these short writes never wait for
@@ -257,7 +165,7 @@ class DeliveryWorker:
         self._hot_pool = ThreadPoolExecutor(1, thread_name_prefix="deliver-hot")
         self._cold_pool = ThreadPoolExecutor(2, thread_name_prefix="deliver-cold")
         self.limiter = limiter or SharedRateLimiter(engine, rate_per_s=self.config.rate_per_s,
-                                                    executor=self._hot_pool)
+                                                    executor=self._hot_pool, key=channel.name)
         self.stats = Stats()
         self._claims = 0
         self._lanes: dict[int, deque[Job]] = {}
@@ -309,10 +217,11 @@ class DeliveryWorker:
 
         def claim(session: Session) -> tuple[int, list[Prepared]]:
             ids = claims.claim_due(session, claim_id=claim_id, now=now,
-                                   max_members=self.config.claim_size())
+                                   max_members=self.config.claim_size(),
+                                   channel=self.channel.name)
             session.commit()
             jobs = group_jobs(claim_id, claims.load(session, ids))
-            return len(ids), prepare_jobs(session, jobs, now, self.tz)
+            return len(ids), prepare_jobs(session, jobs, now, self.tz, self.channel)
 
         count, prepared = await self._cold(claim)
         for message in prepared:
@@ -321,8 +230,8 @@ class DeliveryWorker:
 
     def _dispatch(self, prepared: Prepared) -> None:
         self._backlog += 1
-        # Prepared from the database, where the chat is open (again): forget an old 403.
-        self._closed_chats.discard(prepared.chat_id)
+        # Prepared from the database, where the channel is open (again): forget an old refusal.
+        self._closed_chats.discard(prepared.address)
         member_id = prepared.job.member_id
         lane = self._lanes.get(member_id)
         if lane is not None:
@@ -338,7 +247,7 @@ class DeliveryWorker:
 
         def check(session: Session) -> bool:
             return session.execute(select(Delivery.id).where(
-                Delivery.status.in_(DeliveryStatus.OPEN), Delivery.channel == TELEGRAM,
+                Delivery.status.in_(DeliveryStatus.OPEN), Delivery.channel == self.channel.name,
                 Delivery.next_attempt_at <= limit).limit(1)).first() is not None
 
         return await self._cold(check)
@@ -430,15 +339,15 @@ class DeliveryWorker:
         return self.now() + timedelta(seconds=base * random.uniform(0.5, 1.5))
 
     async def _process(self, prepared: Prepared) -> None:
-        chat_id = prepared.chat_id
+        address = prepared.address
         claim_id = prepared.job.claim_id
-        wait = self._chat_free_at[chat_id] - time.monotonic()
+        wait = self._chat_free_at[address] - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
-        if chat_id in self._closed_chats:
-            # Telegram said 403 for this chat a moment ago: do not try again.
-            await self._hot(_blocked, prepared, "the member's Telegram chat is closed",
-                            self.now())
+        if address in self._closed_chats:
+            # The channel refused this address a moment ago: do not try again.
+            await self._hot(self._blocked, prepared,
+                            f"the member's {self.channel.name} channel is closed", self.now())
             self.stats.dead += 1
             return
         if prepared.deadline is not None and prepared.deadline <= self.now():
@@ -452,7 +361,7 @@ class DeliveryWorker:
             await self._send(prepared)
 
     async def _send(self, prepared: Prepared) -> None:
-        chat_id = prepared.chat_id
+        address = prepared.address
         claim_id = prepared.job.claim_id
         slot = await self.limiter.acquire(ahead_s=self.config.ahead_s)
         started = await self._hot(claims.start_attempt, prepared.ids, claim_id=claim_id,
@@ -462,62 +371,54 @@ class DeliveryWorker:
             log.warning("claim %s lost before sending %s: not sent", claim_id, prepared.ids)
             return
         await self.limiter.wait_until(slot)
-        try:
-            message = await self.bot.send_message(
-                chat_id=chat_id, text=prepared.html, parse_mode=ParseMode.HTML,
-                reply_markup=_keyboard(prepared.keyboard),
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-                read_timeout=self.config.read_timeout_s,
-                connect_timeout=self.config.connect_timeout_s,
-                write_timeout=self.config.connect_timeout_s)
-        except Exception as error:  # noqa: BLE001 - every error is classified
-            self._chat_free_at[chat_id] = time.monotonic() + self.config.chat_interval_s
-            await self._failed(prepared, classify(error))
+        result = await self.channel.send(address, prepared.rendered)
+        self._chat_free_at[address] = time.monotonic() + self.config.chat_interval_s
+        if result.outcome != Outcome.SENT:
+            await self._failed(prepared, result)
             return
-        self._chat_free_at[chat_id] = time.monotonic() + self.config.chat_interval_s
         self.stats.messages += 1
         self.stats.sent += len(prepared.ids)
         await self._hot(claims.finish_sent, prepared.deliveries, claim_id=claim_id,
-                        now=self.now(), message_id=message.message_id,
+                        now=self.now(), message_id=result.message_id,
                         snapshots=prepared.snapshots)
 
-    async def _failed(self, prepared: Prepared, failure: Failure) -> None:
+    async def _failed(self, prepared: Prepared, failure: SendResult) -> None:
         job = prepared.job
         ids = prepared.ids
-        chat_id = prepared.chat_id
         now = self.now()
         outcome = failure.outcome
-        if outcome == RATE_LIMITED:
+        if outcome == Outcome.RATE_LIMITED:
             self.stats.rate_limited += 1
             retry_after = failure.retry_after or 1.0
-            self._chat_free_at[chat_id] = time.monotonic() + retry_after
+            self._chat_free_at[prepared.address] = time.monotonic() + retry_after
             await self._hot(claims.finish_failed, ids, claim_id=job.claim_id,
                             next_at=now + timedelta(seconds=retry_after), error=failure.reason,
                             count_failure=False, max_failures=self.config.max_failures)
             await self._maybe_pause(retry_after)
-        elif outcome in (RETRY, STOP):
+        elif outcome in (Outcome.RETRY, Outcome.STOP):
             self.stats.retried += 1
             given_up = await self._hot(
                 claims.finish_failed, ids, claim_id=job.claim_id, next_at=self._backoff(prepared),
-                error=failure.reason, count_failure=outcome == RETRY,
+                error=failure.reason, count_failure=outcome == Outcome.RETRY,
                 max_failures=self.config.max_failures)
             if given_up:
                 self.stats.dead += 1
-            if outcome == STOP:
-                log.error("Telegram refused the bot token: the delivery worker stops")
+            if outcome == Outcome.STOP:
+                log.error("the %s channel cannot send (%s): the runner stops", self.channel.name,
+                          failure.reason)
                 self._stopping = True
-        elif outcome == UNCERTAIN:
+        elif outcome == Outcome.UNCERTAIN:
             self.stats.uncertain += 1
             log.warning("deliveries %s uncertain: %s", ids, failure.reason)
             await self._hot(claims.finish_uncertain, ids, claim_id=job.claim_id,
                             error=failure.reason)
-        elif outcome == BLOCKED:
-            self._closed_chats.add(chat_id)
+        elif outcome == Outcome.BLOCKED:
+            self._closed_chats.add(prepared.address)
             self.stats.blocked += 1
             self.stats.dead += 1
-            await self._hot(_blocked, prepared, failure.reason, now)
-        elif outcome == MIGRATED:
-            await self._hot(_migrated, prepared, failure.new_chat_id, now)
+            await self._hot(self._blocked, prepared, failure.reason, now)
+        elif outcome == Outcome.MOVED:
+            await self._hot(self._moved, prepared, failure.new_address, now)
         else:
             self.stats.dead += 1
             await self._hot(claims.finish_dead, ids, claim_id=job.claim_id,
@@ -534,23 +435,17 @@ class DeliveryWorker:
             log.warning("429 storm: every worker pauses %.1f s", retry_after)
             await self.limiter.pause(retry_after)
 
+    def _blocked(self, session: Session, prepared: Prepared, reason: str, now: datetime) -> None:
+        job = prepared.job
+        claims.finish_dead(session, prepared.ids, claim_id=job.claim_id, reason=reason)
+        self.channel.close(session, job.member_id)
+        session.flush()
+        member = session.get(Member, job.member_id)
+        if member is not None:
+            enqueue_fallback(session, prepared.deliveries, member, now, self.channel.name)
 
-def _blocked(session: Session, prepared: Prepared, reason: str, now: datetime) -> None:
-    job = prepared.job
-    claims.finish_dead(session, [d.id for d in prepared.deliveries], claim_id=job.claim_id,
-                       reason=reason)
-    session.execute(update(Member).where(Member.id == job.member_id)
-                    .values(telegram_active=False))
-    member = session.get(Member, job.member_id)
-    if member is not None:
-        enqueue_email_copy(session, prepared.deliveries, member, now)
-
-
-def _migrated(session: Session, prepared: Prepared, new_chat_id: int | None,
-              now: datetime) -> None:
-    job = prepared.job
-    if new_chat_id is not None:
-        session.execute(update(Member).where(Member.id == job.member_id)
-                        .values(telegram_chat_id=new_chat_id))
-    claims.release(session, [d.id for d in prepared.deliveries], claim_id=job.claim_id,
-                   next_at=now, note="the chat moved; sent again to its new id")
+    def _moved(self, session: Session, prepared: Prepared, new_address: Any,
+               now: datetime) -> None:
+        self.channel.move(session, prepared.job.member_id, new_address)
+        claims.release(session, prepared.ids, claim_id=prepared.job.claim_id, next_at=now,
+                       note="the address moved; sent again to the new one")

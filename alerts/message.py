@@ -1,0 +1,179 @@
+"""What the core says to a member, and what a member asks of it, with no channel's markup.
+
+A `Message` is a title, blocks of lines made of spans (plain, bold, italic, struck out, a link),
+and rows of `Action`s. An `Action` is an `Intent` (what the member wants) with its target (a tender
+id) and a label in the member's language. Each channel renders a message its own way — Telegram
+HTML and inline buttons (channels/telegram.py), later an email with reply commands — and decodes
+what comes back (a button, a reply) into the same `Intent`s, which alerts.actions carries out.
+
+All text here is plain and already translated: escaping is the channel's job.
+
+A message too long for a channel: `shorter` gives a shorter version of the same message (fewer
+lots, a shorter description…), and so on; a channel takes the first that fits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Intent(StrEnum):
+    """What a member asks for. Targets: a tender id for the tender intents."""
+
+    INTERESTED = "interested"
+    NOT_FOR_US = "not_for_us"  # arg: one of alerts.render.NOT_FOR_US_REASONS, or none yet
+    UNDO = "undo"
+    PARTNERS = "partners"
+    HELP = "help"
+    OPEN = "open"  # show one tender of a digest in full (item: its number in the digest)
+    # The alert preferences (/alertes and its buttons, /pause, /reprendre, STOP by email).
+    MENU = "menu"  # arg: the screen (main, hours, days, quiet)
+    RHYTHM = "rhythm"  # arg: instant | daily | weekly
+    DIGEST_HOUR = "digest_hour"  # arg: 0-23
+    WEEKLY_DAY = "weekly_day"  # arg: 0 (Monday)-6
+    QUIET_HOURS = "quiet_hours"  # arg: "start-end"
+    WEEKENDS = "weekends"  # toggles quiet weekends
+    PAUSE = "pause"  # arg: days
+    RESUME = "resume"
+    STOP = "stop"  # no alerts until resumed
+    DONE = "done"  # close the preferences menu
+
+
+TENDER_INTENTS = frozenset({Intent.INTERESTED, Intent.NOT_FOR_US, Intent.UNDO, Intent.PARTNERS,
+                            Intent.HELP, Intent.OPEN})
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """An intent as a member sent it: decoded from a button, a command or an email reply.
+    Nothing in it is trusted: alerts.actions checks it against the database."""
+
+    intent: Intent
+    target: int | None = None
+    arg: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """A button (or a reply command) offered with a message."""
+
+    intent: Intent
+    label: str
+    target: int | None = None
+    arg: str | None = None
+    selected: bool = False  # the member's current choice (Telegram marks it ✅)
+    item: int | None = None  # its number in a digest, for channels that number items
+
+    @property
+    def request(self) -> Request:
+        return Request(self.intent, self.target, self.arg)
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    text: str
+    bold: bool = False
+    italic: bool = False
+    strike: bool = False
+    link: str | None = None  # an http(s) URL; the channel checks it again
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    spans: tuple[Span, ...]
+    item: bool = False  # a list item (a bullet on Telegram)
+
+    @property
+    def text(self) -> str:
+        return "".join(span.text for span in self.spans)
+
+
+Block = tuple[Line, ...]
+Actions = tuple[tuple[Action, ...], ...]
+
+
+@dataclass(frozen=True)
+class Message:
+    title: str | None = None
+    blocks: tuple[Block, ...] = ()
+    actions: Actions = ()
+    icon: str = ""  # a small marker before the title (📬, ✏️, ❌, ⏰)
+    shorter: Callable[[], Message | None] | None = field(default=None, compare=False,
+                                                         repr=False)
+
+    def lines(self) -> Iterable[Line]:
+        for block in self.blocks:
+            yield from block
+
+    def text(self) -> str:
+        """The visible text, as plain text (tests and length estimates)."""
+        parts = [((self.icon + " ") if self.icon else "") + self.title] if self.title else []
+        parts += ["\n".join(("• " if line.item else "") + line.text for line in block)
+                  for block in self.blocks if block]
+        return "\n\n".join(parts)
+
+    def variants(self) -> Iterable[Message]:
+        """This message, then each shorter version in turn."""
+        message: Message | None = self
+        while message is not None:
+            yield message
+            message = message.shorter() if message.shorter else None
+
+    def with_actions(self, actions: Actions) -> Message:
+        return Message(self.title, self.blocks, actions, self.icon, self.shorter)
+
+
+# --- building ------------------------------------------------------------------------------------
+
+
+def plain(text: str) -> Span:
+    return Span(text)
+
+
+def bold(text: str) -> Span:
+    return Span(text, bold=True)
+
+
+def line(*spans: Span | str, item: bool = False) -> Line:
+    return Line(tuple(Span(s) if isinstance(s, str) else s for s in spans), item)
+
+
+def block(*lines: Line | str) -> Block:
+    return tuple(line(x) if isinstance(x, str) else x for x in lines)
+
+
+def grid(actions: Sequence[Action], width: int) -> Actions:
+    """Buttons in rows of `width`."""
+    return tuple(tuple(actions[i:i + width]) for i in range(0, len(actions), width))
+
+
+def note(text: str) -> Message:
+    """A message of one paragraph, no title (a confirmation, an error)."""
+    return Message(blocks=(block(text),))
+
+
+def fill(template: str, **values: Span | str | tuple[Span, ...]) -> tuple[Span, ...]:
+    """A translated template ("{label}: {value}") with its placeholders as styled spans: the
+    translation decides the order and the punctuation ("Acheteur : …"). Braces that name no
+    value are kept as they are."""
+    spans: list[Span] = []
+    rest = template
+    while rest:
+        start = rest.find("{")
+        end = rest.find("}", start + 1) if start != -1 else -1
+        if end == -1:
+            spans.append(Span(rest))
+            break
+        name = rest[start + 1:end]
+        if name not in values:
+            spans.append(Span(rest[:end + 1]))
+            rest = rest[end + 1:]
+            continue
+        spans.append(Span(rest[:start]))
+        value = values[name]
+        spans.extend((Span(value),) if isinstance(value, str) else
+                     (value,) if isinstance(value, Span) else value)
+        rest = rest[end + 1:]
+    return tuple(span for span in spans if span.text)

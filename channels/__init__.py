@@ -1,0 +1,1 @@
+"""One module per channel behind alerts.channel.Channel: Telegram now, email next."""
