@@ -20,7 +20,7 @@ from alerts.render import cut
 from locales import gettext_for
 from store.alert_models import DeliveryKind
 from store.members import advisors
-from store.models import AlertPreference, Member, Structure
+from store.models import AlertPreference, Member, Role, Structure
 from store.tender_models import TenderRow
 
 TITLE_CAP = 120
@@ -62,3 +62,14 @@ def help_request_message(session: Session, requester: Member | None, tender: Ten
     else:
         lines.append(line(_("The tender is no longer available.")))
     return Message(_("Help requested"), (block(*lines),), icon="🆘")
+
+
+def is_advisor(member: Member | None) -> bool:
+    return member is not None and member.role == Role.ADVISOR
+
+
+def advisors_only_text(lang: str) -> str:
+    """The answer to anyone else who tries an advisor's command or button."""
+    _ = gettext_for(lang)
+    return _("This is reserved for the Centrale's advisors. If you need help, tap “Need help” "
+             "under an alert, or write /aide.")
