@@ -44,3 +44,25 @@ def test_sqlite_bulk_datetimes_get_their_microseconds(tmp_path):
     engine.dispose()
     assert tuple(row) == (
         "2027-04-20 10:00:00.000000", "2026-11-20 08:00:00.250000", "2026-11-20 08:00:00.000000")
+
+
+def test_sent_telegram_ids_are_kept_as_channel_message_ids(empty_db_url):
+    """0003 turns the outbox's telegram_message_id into the text channel_message_id."""
+    upgrade(empty_db_url, "0002")
+    engine = make_engine(empty_db_url)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO members (id, telegram_active, email_active, role, created_at) "
+            "VALUES (1, true, true, 'member', '2026-11-20 08:00:00')"))
+        connection.execute(text(
+            "INSERT INTO deliveries (member_id, channel, kind, payload, idempotency_key, status, "
+            "attempts, next_attempt_at, created_at, failures, telegram_message_id) VALUES "
+            "(1, 'telegram', 'alert', '{}', 'alert-1', 'sent', 1, "
+            "'2026-11-20 08:00:00', '2026-11-20 08:00:00', 0, 9876543210)"))
+    upgrade(empty_db_url)
+    with engine.connect() as connection:
+        row = connection.execute(text("SELECT channel_message_id FROM deliveries")).one()
+        columns = {c["name"] for c in inspect(connection).get_columns("deliveries")}
+    engine.dispose()
+    assert row == ("9876543210",)
+    assert "telegram_message_id" not in columns

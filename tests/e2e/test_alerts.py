@@ -25,7 +25,7 @@ from matching.reasons import Reason, render_reason
 from store import members
 from store.alert_models import Delivery, DeliveryKind, DeliveryStatus, Interest
 from store.db import session_scope
-from store.models import AlertPreference
+from store.models import AlertPreference, Member
 from store.tender_models import MatchRow, TenderRow
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -315,6 +315,36 @@ async def test_partners_and_help_say_what_happens_next(centrale, fake_server, en
     with Session(engine) as session:
         signals = session.execute(select(Interest.signal).order_by(Interest.id)).scalars().all()
     assert signals == ["partners", "help"]
+
+
+async def test_forged_stale_and_garbage_callbacks_change_nothing(centrale, fake_server, engine,
+                                                                  tmp_path):
+    owner = centrale.user(language_code="en")
+    other = centrale.user(language_code="fr")
+    member(engine, owner)
+    member(engine, other, lang="fr", name="Bâtir Ensemble", activities="maçonnerie",
+           cpv=["45262500"], area={"all_france": False, "departements": ["13"]})
+    tid, alert = await alerted(centrale, fake_server, engine, tmp_path, owner,
+                               now=at(TUESDAY, 10), deadline=at(day(12), 12))
+    menu = (await other.send("/alertes")).last
+    # Another member's tender (never sent to them), an unknown tender, and garbage: a polite
+    # answer, nothing recorded, no message changed.
+    for data in (f"a|i|{tid}", f"a|h|{tid}", f"a|o|{tid}", "a|i|987654"):
+        replies = await other.press(data, message=menu)
+        assert "plus disponible" in replies.answer.text
+        assert not [m for m in replies if m.message_id != menu.message_id]
+    for data in ("a|i|", "al|q|1", "a|nr|1|<script>", "\x00\xff", "x" * 64, "a|i|-1"):
+        replies = await other.press(data, message=menu)
+        assert replies.answer is not None and not list(replies)  # answered, nothing shown
+    # The owner's own stale button from an older keyboard layout still works.
+    replies = await owner.press(f"a|p|{tid}", message=alert)
+    assert "We will soon suggest structures" in replies.text
+    with Session(engine) as session:
+        rows = session.execute(select(Interest.member_id, Interest.signal)).all()
+        owner_id = session.execute(select(Member.id).where(
+            Member.telegram_user_id == owner.user_id)).scalar_one()
+    assert rows == [(owner_id, "partners")]
+    assert current(other, menu).html == menu.html
 
 
 # --- /alertes, /pause, /reprendre ----------------------------------------------------------------
