@@ -28,9 +28,9 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from alerts.channel import Outcome
 from alerts.claims import requeue_uncertain
 from alerts.outbox import enqueue_for_match
-from alerts.channel import Outcome
 from alerts.runner import DeliveryRunner, WorkerConfig
 from channels.telegram import TelegramChannel, classify, make_bot
 from locales import gettext_for
