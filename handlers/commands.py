@@ -24,6 +24,7 @@ COMMANDS = (
     ("alertes", N_("Alert rhythm, hours and quiet hours")),
     ("pause", N_("Pause the alerts (7 days, or /pause 14)")),
     ("reprendre", N_("Resume the alerts")),
+    ("stop", N_("Stop the alerts (/reprendre starts them again)")),
     ("aide", N_("Help and commands")),
     ("langue", N_("Français / English")),
     ("mesdonnees", N_("All the data stored about you")),

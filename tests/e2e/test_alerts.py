@@ -400,6 +400,12 @@ async def test_pause_and_resume_commands(centrale, engine):
     replies = await user.send("/pause 14")
     until = datetime.now(PARIS).date() + timedelta(days=14)
     assert format_date(until, "en") in replies.text
+    replies = await user.send("/stop")
+    assert "you will receive no more tenders" in replies.text
+    replies = await user.send("/alertes")
+    assert "Stopped until you resume them" in replies.text and "▶️ Resume" in replies.labels()
+    replies = await user.tap("▶️ Resume")
+    assert "Alerts resumed" in replies.answer.text
 
 
 async def test_commands_without_a_profile_and_in_the_menu(centrale):
