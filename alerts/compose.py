@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from alerts import claims, render
+from alerts.advisors import help_request_message
 from alerts.channel import Channel
 from alerts.message import Message
 from alerts.outbox import (
@@ -37,7 +38,7 @@ from alerts.outbox import (
     snapshot_hash,
     tender_snapshot,
 )
-from alerts.policy import Schedule, due_time
+from alerts.policy import DAILY, WEEKLY, Schedule, due_time
 from store.alert_models import Delivery, DeliveryKind
 from store.models import AlertPreference, Member
 from store.tender_models import LotRow, MatchRow, TenderRow, TenderStatus
@@ -203,7 +204,7 @@ def _digest(session: Session, loader: Loader, group: list[Delivery], member: Mem
         items.append((tender, loader.lots[tender.id], reasons, score))
     preference = loader.preferences.get(member.id)
     # A member who went back to instant still gets the leftover items as one digest.
-    rhythm = "weekly" if preference is not None and preference.rhythm == "weekly" else "daily"
+    rhythm = WEEKLY if preference is not None and preference.rhythm == WEEKLY else DAILY
     return render.render_digest(items, _lang(member), now, tz, rhythm)
 
 
@@ -238,8 +239,6 @@ def _reminder(session: Session, loader: Loader, group: list[Delivery], member: M
 
 def _help_request(session: Session, loader: Loader, group: list[Delivery], member: Member,
                   now: datetime, tz: ZoneInfo) -> Message:
-    from alerts.advisors import help_request_message
-
     payload = group[0].payload or {}
     requester = loader.member(int(payload.get("requester") or 0)) if payload.get(
         "requester") else None

@@ -29,6 +29,7 @@ from alerts.message import (
     grid,
     line,
 )
+from alerts.policy import WEEKLY
 from locales import (
     N_,
     format_amount,
@@ -384,7 +385,7 @@ def _digest(ordered: list[DigestItem], lang: str, now: datetime, tz: ZoneInfo, r
     _ = gettext_for(lang)
     ngettext = ngettext_for(lang)
     count = len(ordered)
-    if rhythm == "weekly":
+    if rhythm == WEEKLY:
         heading = ngettext("Your weekly digest: {count} tender",
                            "Your weekly digest: {count} tenders", count)
     else:
