@@ -47,7 +47,9 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     _ = tr(update, context)
     title = _("Centrale finds the tenders that fit your structure.")
     lines = [f"<b>{escape(title)}</b>", ""]
-    lines += [f"/{name} — {escape(_(description))}" for name, description in COMMANDS]
+    for name, description in COMMANDS:
+        label = _(description)
+        lines.append(f"/{name} — {escape(label)}")
     lines += ["", escape(_("Questions? Write to us here; an advisor will answer."))]
     await update.effective_chat.send_message("\n".join(lines))
 
