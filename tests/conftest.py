@@ -104,3 +104,16 @@ def pytest_sessionstart(session):
     from locales.catalogs import compile_all
 
     compile_all()
+
+
+@pytest.fixture
+def french():
+    """The French translation of tests/screens.py for one test: it records each message id
+    looked up in French without a translation and marks each translation ("⟦Oui⟧"). Check what
+    was shown with `french.check(text_or_message_or_replies)`; any untranslated id looked up
+    during the test also fails it at teardown."""
+    from tests.screens import french_screens
+
+    with french_screens() as screens:
+        yield screens
+    screens.check()
