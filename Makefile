@@ -11,25 +11,27 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: $(BIN)/python pyproject.toml
+$(VENV)/.installed: $(BIN)/python pyproject.toml setup.py
 	$(BIN)/pip install --quiet -e .
 	@touch $@
 
-$(VENV)/.installed-dev: $(BIN)/python pyproject.toml
+$(VENV)/.installed-dev: $(BIN)/python pyproject.toml setup.py
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# Not needed to run or test: the install compiles the catalogs, and a catalog whose .po changed
+# is compiled again when first used. Kept for developers who want the .mo files now.
 catalogs: $(VENV)/.installed
 	$(BIN)/python -m locales.catalogs compile
 
-run: install catalogs
+run: install
 	$(BIN)/centrale db upgrade
 	$(BIN)/centrale run
 
-test: install-dev catalogs
+test: install-dev
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 	@if $(BIN)/python -m tests.pg_available "$(PG_TEST_URL)"; then \
 		echo "== PostgreSQL leg ($(PG_TEST_URL)) =="; \

@@ -7,6 +7,7 @@ import logging
 import sys
 
 from bot.settings import SettingsError, get_settings
+from locales import load_catalogs
 
 
 def _cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -62,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    load_catalogs()  # a catalog that cannot be loaded is a warning now, before any message
     try:
         get_settings()
         return args.func(args) or 0

@@ -2,7 +2,8 @@
 
 `python -m locales.catalogs update` re-extracts every message of the code into messages.pot and
 merges it into fr/ and en/ (English message ids are their own translation). `compile` writes
-the .mo files (also done by `make run`/`make test`).
+the .mo files now; there is no need to in general: the build compiles them into the package, and
+a source checkout compiles a missing or outdated one when it is first used (see `locales`).
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
-from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
-from locales import DOMAIN, LANGUAGES, LOCALE_DIR
+from locales import DOMAIN, LANGUAGES, LOCALE_DIR, catalog_path
+from locales.compiling import compile_po
 
 ROOT = LOCALE_DIR.parent
 # Every package of DESIGN.md, those of later issues included (a missing folder is skipped).
@@ -26,7 +27,7 @@ KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
 
 
 def po_path(lang: str) -> Path:
-    return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    return catalog_path(lang, ".po")
 
 
 def extract() -> Catalog:
@@ -75,10 +76,7 @@ def _translated(message) -> bool:
 
 def compile_all() -> None:
     for lang in LANGUAGES:
-        catalog = read(lang)
-        mo = po_path(lang).with_suffix(".mo")
-        with mo.open("wb") as handle:
-            write_mo(handle, catalog, use_fuzzy=False)
+        compile_po(po_path(lang))
 
 
 def merge_fragment(path: Path, lang: str = "fr") -> int:
