@@ -258,11 +258,10 @@ def texts_of(value: Any) -> Iterator[str]:
         for item in value.values():
             yield from texts_of(item)
         return
-    if isinstance(value, list | tuple | set | frozenset) or hasattr(value, "__iter__"):
+    if isinstance(value, list | tuple | set | frozenset):
         for item in value:
             yield from texts_of(item)
-        return
-    yield from texts_of(str(value))
+    # Anything else (a function kept in a field, a datetime) is not text shown to a member.
 
 
 @contextmanager
