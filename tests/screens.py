@@ -35,7 +35,8 @@ Use it around anything that renders for a French member, then check what was sho
 `check(*shown, allow=())` accepts strings and, recursively, lists, tuples, dicts (their values),
 dataclasses (their fields, e.g. a `Message` or a `Screen`), PTB objects (`to_dict()`), and the
 e2e `Replies`/`SentMessage` (their text and button labels); lower-case identifiers without
-spaces ("not_for_us", "q|siret|c|0") are skipped as codes. `allow` lists data strings that may
+spaces ("not_for_us", "q|siret|c|0") are skipped as codes, and so are commands ("/stop"), links and
+e-mail addresses inside a text. `allow` lists data strings that may
 legitimately contain English words (a company called "The Good Kitchen"). `check` raises
 AssertionError listing the missing ids (with where they were asked) and the English words found;
 `problems(...)` returns the same list without raising. `call(function, *args, **kwargs)` and
@@ -68,6 +69,7 @@ _MARKED = re.compile(f"{OPEN}[^{OPEN}{CLOSE}]*{CLOSE}")
 # A marked label cut short by a length limit ("⟦Recevoir les …") loses its closing mark.
 _CUT = re.compile(f"{OPEN}[^{OPEN}{CLOSE}]*?(…|$)", re.MULTILINE)
 _TAG = re.compile(r"</?[a-zA-Z][^>]*>")
+_NAMES = re.compile(r"https?://\S+|/\w+|\S+@\S+")  # links, commands (/stop), addresses
 _PLACEHOLDER = re.compile(r"\{\w*\}")
 _WORD = re.compile(r"[^\W\d_]{2,}")
 _CODE = re.compile(r"^[a-z0-9_|:./#@+\-]*$")
@@ -220,7 +222,7 @@ class FrenchScreens:
 
 
 def _unmarked(text: str) -> str:
-    text = html.unescape(_TAG.sub(" ", text))
+    text = _NAMES.sub(" ", html.unescape(_TAG.sub(" ", text)))
     previous = None
     while previous != text:  # marks nest: "⟦• ⟦Zone⟧ : Loire⟧"
         previous, text = text, _MARKED.sub(" ", text)

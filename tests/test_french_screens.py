@@ -187,7 +187,8 @@ def test_tool_finds_an_untranslated_id_and_english_in_code():
 def test_tool_reads_nested_and_cut_marks_and_data():
     with french_screens() as fr:
         pass
-    assert not fr.problems("⟦• ⟦Zone⟧ : Loire (42)⟧", "⟦Recevoir les appels d'o…", "q|siret|c|0")
+    assert not fr.problems("⟦• ⟦Zone⟧ : Loire (42)⟧", "⟦Recevoir les appels d'o…", "q|siret|c|0",
+                           "/stop — ⟦Arrêter les alertes⟧", "https://the-site.fr/your/page")
     assert fr.problems("The Good Kitchen")
     assert not fr.problems("The Good Kitchen", allow=["The Good Kitchen"])
     assert gettext_for("fr")("Yes") == "Oui"  # restored after the block
