@@ -82,7 +82,7 @@ def make_records(samples: list[dict], count: int) -> list[dict]:
 
 def ingest(engine, records: list[dict]) -> tuple[float, float, float, object]:
     from store.db import session_scope
-    from tenders.boamp import parse_records
+    from tenders.boamp.record import parse_records
     from tenders.store import upsert_tenders
 
     start, cpu = time.perf_counter(), time.process_time()

@@ -75,12 +75,12 @@ def parse_records(source: str, records: list) -> tuple[list[Tender], list[tuple[
     """Raw API records (BOAMP records, TED search results) -> tenders, skipped."""
     _check_source(source)
     if source == "boamp":
-        from tenders import boamp
+        from tenders.boamp.record import parse_records as parse_boamp
 
-        return boamp.parse_records(records)
-    from tenders import ted
+        return parse_boamp(records)
+    from tenders.ted.search import parse_search_results
 
-    return ted.parse_search_results(records)
+    return parse_search_results(records)
 
 
 def _records_of(source: str, payload: object) -> list:
@@ -119,13 +119,13 @@ def parse_file(source: str, path: Path) -> tuple[list[Tender], list[tuple[str, s
 def _parse_xml(source: str, path: Path, data: bytes) -> tuple[list[Tender], list[tuple[str, str]]]:
     try:
         if source == "boamp":
-            from tenders import boamp
+            from tenders.boamp.xml_notice import parse_xml
 
-            tender = boamp.parse_xml(data)
+            tender = parse_xml(data)
         else:
-            from tenders import ted
+            from tenders.ted.notice import parse_notice
 
-            tender = ted.parse_notice(data)
+            tender = parse_notice(data)
     except Exception as exc:  # one bad notice must never stop the batch
         log.warning("%s skipped: %s", path.name, exc)
         return [], [(path.name, str(exc) or type(exc).__name__)]
@@ -184,12 +184,12 @@ def default_since(engine: Engine, source: str, today: date | None = None) -> dat
 
 def _raw_records(source: str, client, settings, since: date) -> AsyncIterator[dict]:
     if source == "boamp":
-        from tenders import boamp
+        from tenders.boamp.client import fetch_since
 
-        return boamp.fetch_since(client, settings.BOAMP_API_URL, since)
-    from tenders import ted
+        return fetch_since(client, settings.BOAMP_API_URL, since)
+    from tenders.ted.client import search_since
 
-    return ted.search_since(client, settings.TED_API_URL, since)
+    return search_since(client, settings.TED_API_URL, since)
 
 
 def _api_errors() -> tuple[type[Exception], ...]:

@@ -15,7 +15,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reference.geography import all_departements
-from tenders import boamp
+from tenders.boamp import BoampError
+from tenders.boamp import record as boamp_record
+from tenders.boamp.client import MAX_WINDOW, RetryPolicy, fetch_since, make_client
+from tenders.boamp.dates import parse_deadline
+from tenders.boamp.formats import donnees_format
+from tenders.boamp.record import (
+    RecordError,
+    normalise_ted_ref,
+    notice_kind,
+    parse_api_answer,
+    parse_record,
+    parse_records,
+)
+from tenders.boamp.xml_notice import parse_xml
 from tenders.model import NoticeKind, Reserved
 from tenders.xmlsafe import UnsafeXMLError, XMLError
 
@@ -40,7 +53,7 @@ class FakeSleep:
 
 async def collect(since=date(2015, 3, 1), until=None, **kwargs):
     async with httpx.AsyncClient() as client:
-        return [r async for r in boamp.fetch_since(client, URL, since, until, **kwargs)]
+        return [r async for r in fetch_since(client, URL, since, until, **kwargs)]
 
 
 # ============================================================================ real samples
@@ -49,7 +62,7 @@ async def collect(since=date(2015, 3, 1), until=None, **kwargs):
 @pytest.fixture(scope="module")
 def ods_tenders(shared_data):
     answer = json.loads((shared_data / "boamp" / "ods_records_2015.json").read_text())
-    tenders, skipped = boamp.parse_api_answer(answer)
+    tenders, skipped = parse_api_answer(answer)
     assert skipped == []
     return {t.source_id: t for t in tenders}
 
@@ -158,7 +171,7 @@ def test_every_xml_sample_is_covered(shared_data):
 @pytest.mark.parametrize("name", sorted(XML_EXPECTED))
 def test_xml_samples(shared_data, name):
     idweb, kind, buyer, cpv, depts, deadline, n_lots, refers_to, value = XML_EXPECTED[name]
-    t = boamp.parse_xml((shared_data / "boamp" / "xml" / name).read_bytes())
+    t = parse_xml((shared_data / "boamp" / "xml" / name).read_bytes())
     assert t.source_id == idweb
     assert t.kind is kind
     assert t.buyer == buyer
@@ -174,7 +187,7 @@ def test_xml_samples(shared_data, name):
 
 
 def test_xml_lots_and_titles(shared_data):
-    t = boamp.parse_xml((shared_data / "boamp" / "xml" / "test-pub-5.xml").read_bytes())
+    t = parse_xml((shared_data / "boamp" / "xml" / "test-pub-5.xml").read_bytes())
     assert t.title == (
         "Conception, organisation et réalisation de manifestations pour les ministères sociaux"
     )
@@ -184,7 +197,7 @@ def test_xml_lots_and_titles(shared_data):
     assert t.lots[0].title.startswith("Conception, organisation et réalisation de manifestations")
     assert t.lots[1].cpv_codes == ["79952000", "79951000"]
     assert t.procedure == "Procédure ouverte"
-    award = boamp.parse_xml((shared_data / "boamp" / "xml" / "test-attribution-4.xml").read_bytes())
+    award = parse_xml((shared_data / "boamp" / "xml" / "test-attribution-4.xml").read_bytes())
     # The award follows an initial notice and a rectificatif: it refers to the initial one.
     assert award.refers_to == "16-155545"
     assert award.title.startswith("réalisation, fabrication, impression et diffusion")
@@ -196,7 +209,7 @@ def test_xml_external_entity_is_refused():
 <!DOCTYPE ANNONCE [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
 <ANNONCE><GESTION><REFERENCE><IDWEB>&xxe;</IDWEB></REFERENCE></GESTION></ANNONCE>"""
     with pytest.raises(UnsafeXMLError):
-        boamp.parse_xml(data)
+        parse_xml(data)
 
 
 def test_xml_entity_bomb_is_refused():
@@ -205,23 +218,23 @@ def test_xml_entity_bomb_is_refused():
 <!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>
 <ANNONCE><GESTION><REFERENCE><IDWEB>&c;</IDWEB></REFERENCE></GESTION></ANNONCE>"""
     with pytest.raises(UnsafeXMLError):
-        boamp.parse_xml(data)
+        parse_xml(data)
 
 
 def test_xml_that_is_not_a_boamp_notice():
-    with pytest.raises(boamp.BoampError):
-        boamp.parse_xml(b"<TED_EXPORT/>")
+    with pytest.raises(BoampError):
+        parse_xml(b"<TED_EXPORT/>")
     with pytest.raises(XMLError):
-        boamp.parse_xml(b"<ANNONCE><unclosed></ANNONCE>")
-    with pytest.raises(boamp.RecordError):
-        boamp.parse_xml(b"<ANNONCE><GESTION/></ANNONCE>")
+        parse_xml(b"<ANNONCE><unclosed></ANNONCE>")
+    with pytest.raises(RecordError):
+        parse_xml(b"<ANNONCE><GESTION/></ANNONCE>")
 
 
 # ============================================================================ other formats
 
 
 def test_fnsimple_record():
-    t = boamp.parse_record(fixture("record_fnsimple.json"))
+    t = parse_record(fixture("record_fnsimple.json"))
     assert t.source_id == "26-101234"
     assert t.title == "Entretien des espaces verts et fauchage des accotements"
     assert t.buyer == "Commune de Saint-Chamond"
@@ -244,14 +257,14 @@ def test_fnsimple_without_record_fields_uses_the_form():
     record = fixture("record_fnsimple.json")
     for key in ("nomacheteur", "datelimitereponse", "procedure_libelle", "type_procedure"):
         record.pop(key)
-    t = boamp.parse_record(record)
+    t = parse_record(record)
     assert t.buyer == "Commune de Saint-Chamond"
     assert t.deadline == datetime(2026, 12, 4, 12, 0, tzinfo=PARIS)
     assert t.procedure == "Procédure adaptée ouverte"
 
 
 def test_mapa_record_reserved_to_siae():
-    t = boamp.parse_record(fixture("record_mapa.json"))
+    t = parse_record(fixture("record_mapa.json"))
     assert t.title == "Nettoyage des locaux du CCAS"
     assert t.description.startswith("Nettoyage quotidien des bureaux")
     assert t.cpv_codes == []  # MAPA forms carry no CPV
@@ -263,7 +276,7 @@ def test_mapa_record_reserved_to_siae():
 
 
 def test_eforms_record():
-    t = boamp.parse_record(fixture("record_eforms.json"))
+    t = parse_record(fixture("record_eforms.json"))
     assert t.title == "Service d'entretien de remise en état et de nettoyage des espaces verts"
     assert t.cpv_codes == ["77310000"]
     assert t.departements == ["76"]
@@ -290,7 +303,7 @@ def test_eforms_reads_buyer_place_and_reservation_from_the_notice():
     requests[0]["cac:SpecificTendererRequirement"]["cbc:TendererRequirementTypeCode"][
         "#text"] = "none"
     record["donnees"] = json.dumps(donnees)
-    t = boamp.parse_record(record)
+    t = parse_record(record)
     assert t.buyer == "Rouen Habitat"
     assert t.departements == ["76"]  # NUTS FRD22 (Seine-Maritime)
     assert t.reserved is Reserved.NONE
@@ -304,7 +317,7 @@ def test_eforms_single_lot_is_the_tender():
     notice["cac:ProcurementProjectLot"] = notice["cac:ProcurementProjectLot"][:1]
     del notice["cac:ProcurementProject"]["cac:MainCommodityClassification"]
     record["donnees"] = json.dumps(donnees)
-    t = boamp.parse_record(record)
+    t = parse_record(record)
     assert t.lots == []
     assert t.cpv_codes == ["77310000"]  # from the only lot
     assert t.estimated_value == 120000.0
@@ -317,28 +330,28 @@ def test_dsp_and_unknown_national_forms():
         "descriptionMarche": {"titreMarche": "Délégation du service public de l'eau potable",
                               "description": "Exploitation du service de l'eau.",
                               "CPV": {"objetPrincipal": {"classPrincipale": "65100000-4"}}}}}}
-    t = boamp.parse_record({"idweb": "26-7", "nature": "APPEL_OFFRE", "donnees": json.dumps(dsp)})
+    t = parse_record({"idweb": "26-7", "nature": "APPEL_OFFRE", "donnees": json.dumps(dsp)})
     assert (t.title, t.buyer, t.cpv_codes) == (
         "Délégation du service public de l'eau potable", "Syndicat des eaux", ["65100000"]
     )
     other = {"NOUVEAU": {"initial": {"objet": "Travaux de voirie", "lot": [
         {"numero": "1", "intitule": "Chaussée", "CPV": {"objetPrincipal": {"classPrincipale":
                                                                           "45233140"}}}]}}}
-    t = boamp.parse_record({"idweb": "26-8", "donnees": json.dumps(other)})
+    t = parse_record({"idweb": "26-8", "donnees": json.dumps(other)})
     assert t.title == "Travaux de voirie"
     assert [(lot.number, lot.title, lot.cpv_codes) for lot in t.lots] == [
         ("1", "Chaussée", ["45233140"])
     ]
-    assert boamp.donnees_format(other) == "NOUVEAU"
-    assert boamp.donnees_format({"foo": 1}) == "unknown"
+    assert donnees_format(other) == "NOUVEAU"
+    assert donnees_format({"foo": 1}) == "unknown"
 
 
 def test_rectificatif_and_cancellation():
-    rect = boamp.parse_record(fixture("record_rectificatif.json"))
+    rect = parse_record(fixture("record_rectificatif.json"))
     assert rect.kind is NoticeKind.RECTIFICATION
     assert rect.refers_to == "26-101234"
     assert rect.deadline == datetime(2026, 12, 11, 12, 0, tzinfo=PARIS)
-    cancel = boamp.parse_record(fixture("record_annulation.json"))
+    cancel = parse_record(fixture("record_annulation.json"))
     assert cancel.kind is NoticeKind.CANCELLATION  # etat AVIS_ANNULE wins over APPEL_OFFRE
     assert cancel.refers_to == "26-102345"
     assert cancel.deadline is None
@@ -359,7 +372,7 @@ def test_rectificatif_and_cancellation():
     ],
 )
 def test_notice_kind(nature, etat, statut, kind):
-    assert boamp.notice_kind(nature, etat, statut) is kind
+    assert notice_kind(nature, etat, statut) is kind
 
 
 def test_reserved_and_social_words():
@@ -368,7 +381,7 @@ def test_reserved_and_social_words():
     def with_text(text: str):
         record = dict(base, donnees=json.dumps({"FNSimple": {"initial": {"natureMarche": {
             "intitule": "Entretien des espaces verts", "description": text}}}}))
-        return boamp.parse_record(record)
+        return parse_record(record)
 
     assert with_text("Marché réservé aux ESAT et aux entreprises adaptées (article L. 2113-12)."
                      ).reserved is Reserved.DISABILITY
@@ -385,7 +398,7 @@ def test_reserved_and_social_words():
 
 
 def test_missing_fields_and_bad_values_do_not_fail():
-    t = boamp.parse_record({
+    t = parse_record({
         "idweb": "26-1", "objet": "Nettoyage", "code_departement": ["6", "2a", "99", None],
         "dateparution": "not a date", "datelimitereponse": "2026-13-45", "donnees": "[]",
     })
@@ -396,7 +409,7 @@ def test_missing_fields_and_bad_values_do_not_fail():
 
 
 def test_parse_records_skips_bad_records_and_keeps_going(caplog):
-    tenders, skipped = boamp.parse_api_answer(fixture("page_mixed.json"))
+    tenders, skipped = parse_api_answer(fixture("page_mixed.json"))
     assert [t.source_id for t in tenders] == ["15-31001", "15-99999"]
     # Broken `donnees`: still a tender, from the record's own fields.
     assert tenders[1].title == "fourniture de pochettes et divers imprimes à Nice"
@@ -413,15 +426,15 @@ def test_parse_records_logs_unexpected_errors(monkeypatch):
     def boom(donnees):
         raise RuntimeError("surprise")
 
-    monkeypatch.setattr(boamp, "read_body", boom)
-    tenders, skipped = boamp.parse_records([fixture("record_mapa.json")])
+    monkeypatch.setattr(boamp_record, "read_body", boom)
+    tenders, skipped = parse_records([fixture("record_mapa.json")])
     assert tenders == []
     assert skipped == [("26-102345", "unreadable record (RuntimeError: surprise)")]
 
 
 def test_parse_api_answer_rejects_other_json():
-    with pytest.raises(boamp.BoampError):
-        boamp.parse_api_answer({"error": "x"})
+    with pytest.raises(BoampError):
+        parse_api_answer({"error": "x"})
 
 
 @pytest.mark.parametrize(
@@ -436,7 +449,7 @@ def test_parse_api_answer_rejects_other_json():
     ],
 )
 def test_normalise_ted_ref(raw, expected):
-    assert boamp.normalise_ted_ref(raw) == expected
+    assert normalise_ted_ref(raw) == expected
 
 
 def test_ted_reference_in_v230_text():
@@ -445,7 +458,7 @@ def test_ted_reference_in_v230_text():
     donnees["PUBLICATION_ANTERIEURE"] = {
         "REF_PUBLICATION": "Avis de préinformation 2014/S 210-371234"
     }
-    t = boamp.parse_record(dict(record, donnees=json.dumps(donnees)))
+    t = parse_record(dict(record, donnees=json.dumps(donnees)))
     assert t.ted_ref == "371234-2014"
 
 
@@ -463,7 +476,7 @@ DEPARTEMENT_CODES = [d.code for d in all_departements()]
 def test_departement_forms_in_records(code, strip_zero, lower, as_list):
     raw = code[1:] if strip_zero and code.startswith("0") else code
     raw = raw.lower() if lower else raw
-    t = boamp.parse_record({"idweb": "26-1", "objet": "x",
+    t = parse_record({"idweb": "26-1", "objet": "x",
                             "code_departement": [raw] if as_list else raw})
     assert t.departements == [code]
 
@@ -471,7 +484,7 @@ def test_departement_forms_in_records(code, strip_zero, lower, as_list):
 @given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)))
 def test_naive_deadlines_are_paris_time(moment):
     # A naive time is Paris wall-clock time, whatever the season.
-    parsed = boamp.parse_deadline(moment.replace(microsecond=0).isoformat())
+    parsed = parse_deadline(moment.replace(microsecond=0).isoformat())
     assert parsed.tzinfo is not None
     assert parsed.replace(tzinfo=None) == moment.replace(microsecond=0)
     assert parsed.tzinfo == PARIS
@@ -481,7 +494,7 @@ def test_naive_deadlines_are_paris_time(moment):
                     timezones=st.sampled_from([UTC, PARIS, ZoneInfo("America/Cayenne")])))
 def test_aware_deadlines_keep_their_instant(moment):
     # Timestamps: Python never finds an ambiguous autumn hour equal across zones.
-    assert boamp.parse_deadline(moment.isoformat()).timestamp() == moment.timestamp()
+    assert parse_deadline(moment.isoformat()).timestamp() == moment.timestamp()
 
 
 JSONISH = st.recursive(
@@ -501,7 +514,7 @@ RECORD_KEYS = st.sampled_from([
 @given(st.lists(st.dictionaries(RECORD_KEYS, JSONISH | st.builds(json.dumps, JSONISH))
                 | JSONISH, max_size=5))
 def test_parse_records_never_raises(records):
-    tenders, skipped = boamp.parse_records(records)
+    tenders, skipped = parse_records(records)
     assert len(tenders) + len(skipped) == len(records)
     for tender in tenders:
         assert tender.source_id and tender.title
@@ -565,7 +578,7 @@ def _fake_api(records: list[dict], calls: list[dict]):
         params = dict(request.url.params)
         calls.append(params)
         offset, limit = int(params["offset"]), int(params["limit"])
-        if offset + limit > boamp.MAX_WINDOW or limit > 100:
+        if offset + limit > MAX_WINDOW or limit > 100:
             return httpx.Response(400, json={"error": "offset + limit > 10000"})
         bounds = [date.fromisoformat(d) for d in pattern.findall(params["where"])]
         low, high = bounds[0], bounds[1] if len(bounds) > 1 else date.max
@@ -593,7 +606,7 @@ async def test_fetch_splits_ranges_beyond_the_10000_window():
     got = await collect(since=start, today=date(2026, 1, 9))
     assert len(got) == len(records) == 13000
     assert sorted(r["idweb"] for r in got) == sorted(r["idweb"] for r in records)
-    assert all(int(c["offset"]) + int(c["limit"]) <= boamp.MAX_WINDOW for c in calls)
+    assert all(int(c["offset"]) + int(c["limit"]) <= MAX_WINDOW for c in calls)
     # Oldest first, as the cursor expects.
     assert [r["dateparution"] for r in got] == sorted(r["dateparution"] for r in got)
 
@@ -604,7 +617,7 @@ async def test_fetch_reads_one_oversized_day_up_to_the_window(caplog):
     calls: list[dict] = []
     respx.get(URL).mock(side_effect=_fake_api(records, calls))
     got = await collect(since=date(2026, 1, 5), until=date(2026, 1, 5))
-    assert len(got) == boamp.MAX_WINDOW
+    assert len(got) == MAX_WINDOW
     assert "only the first 10000 can be read" in caplog.text
 
 
@@ -633,7 +646,7 @@ async def test_500_then_success_backs_off():
     answers = iter([httpx.Response(500), httpx.Response(503), _single()])
     respx.get(URL).mock(side_effect=lambda request: next(answers))
     sleep = FakeSleep()
-    records = await collect(sleep=sleep, retry=boamp.RetryPolicy(attempts=5, backoff=1.5))
+    records = await collect(sleep=sleep, retry=RetryPolicy(attempts=5, backoff=1.5))
     assert len(records) == 1
     assert sleep.waits == [1.5, 3.0]
 
@@ -642,8 +655,8 @@ async def test_500_then_success_backs_off():
 async def test_500_forever_fails_after_the_attempts():
     respx.get(URL).mock(return_value=httpx.Response(500))
     sleep = FakeSleep()
-    with pytest.raises(boamp.BoampError, match="after 4 attempts .*HTTP 500"):
-        await collect(sleep=sleep, retry=boamp.RetryPolicy(attempts=4, backoff=1.0, max_wait=3))
+    with pytest.raises(BoampError, match="after 4 attempts .*HTTP 500"):
+        await collect(sleep=sleep, retry=RetryPolicy(attempts=4, backoff=1.0, max_wait=3))
     assert sleep.waits == [1.0, 2.0, 3.0]  # doubled, capped at max_wait
     assert respx.calls.call_count == 4
 
@@ -667,10 +680,10 @@ async def test_timeout_then_success():
 @respx.mock
 async def test_malformed_json_is_an_error_not_a_crash():
     respx.get(URL).mock(return_value=httpx.Response(200, text="<html>maintenance</html>"))
-    with pytest.raises(boamp.BoampError, match="malformed JSON"):
+    with pytest.raises(BoampError, match="malformed JSON"):
         await collect(sleep=FakeSleep())
     respx.get(URL).mock(return_value=httpx.Response(200, json={"total": 3}))
-    with pytest.raises(boamp.BoampError, match="no 'results' list"):
+    with pytest.raises(BoampError, match="no 'results' list"):
         await collect(sleep=FakeSleep())
 
 
@@ -678,7 +691,7 @@ async def test_malformed_json_is_an_error_not_a_crash():
 async def test_client_errors_are_not_retried():
     respx.get(URL).mock(return_value=httpx.Response(400, json={"error": "bad where"}))
     sleep = FakeSleep()
-    with pytest.raises(boamp.BoampError, match="HTTP 400"):
+    with pytest.raises(BoampError, match="HTTP 400"):
         await collect(sleep=sleep)
     assert sleep.waits == [] and respx.calls.call_count == 1
 
@@ -687,11 +700,11 @@ async def test_client_errors_are_not_retried():
 async def test_fetched_pages_parse_end_to_end():
     answers = iter([_page("page_1.json"), _page("page_2.json"), _page("page_3.json")])
     respx.get(URL).mock(side_effect=lambda request: next(answers))
-    tenders, skipped = boamp.parse_records(await collect(page_size=2))
+    tenders, skipped = parse_records(await collect(page_size=2))
     assert skipped == [] and len(tenders) == 5
     assert {t.source_id: t.departements for t in tenders}["15-31001"] == ["06"]
 
 
 def test_make_client_has_timeouts():
-    client = boamp.make_client()
+    client = make_client()
     assert client.timeout.connect == 10.0 and client.timeout.read == 30.0

@@ -22,7 +22,7 @@ from bot.cli import main
 from bot.settings import get_settings
 from store.db import session_scope
 from store.tender_models import IngestCursor, LotRow, TenderNotice, TenderRow
-from tenders.boamp import parse_record
+from tenders.boamp.record import parse_record
 from tenders.ingest import ingest_fetch
 
 BOAMP_URL = "https://boamp.test/api/explore/v2.1/catalog/datasets/boamp/records"

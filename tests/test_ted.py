@@ -16,22 +16,20 @@ import httpx
 import pytest
 import respx
 
-from tenders import ted
 from tenders.model import NoticeKind, Reserved
-from tenders.ted import (
+from tenders.ted import TedAPIError, TedParseError
+from tenders.ted import client as ted_client
+from tenders.ted.client import fetch_notice_xml, search_since
+from tenders.ted.eforms import parse_eforms
+from tenders.ted.export import parse_ted_export
+from tenders.ted.notice import parse_notice
+from tenders.ted.search import (
     SEARCH_FIELDS,
-    TedAPIError,
-    TedParseError,
-    fetch_notice_xml,
-    normalise_publication_number,
-    parse_eforms,
-    parse_notice,
     parse_search_page,
     parse_search_result,
     parse_search_results,
-    parse_ted_export,
-    search_since,
 )
+from tenders.ted.values import normalise_publication_number
 from tenders.xmlsafe import UnsafeXMLError, XMLError, parse_xml_bytes
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ted"
@@ -689,7 +687,7 @@ async def test_missing_fields_are_skipped_and_the_batch_goes_on():
 async def test_the_window_moves_on_by_date_past_the_page_limit(monkeypatch):
     # Page-number mode stops at 15,000 results per query; with a window of 6 the client must
     # restart from the last date seen and not yield the notices of that day twice.
-    monkeypatch.setattr(ted, "PAGE_WINDOW", 6)
+    monkeypatch.setattr(ted_client, "PAGE_WINDOW", 6)
     notices = [
         json.loads(fixture(name))["notices"] for name in ("search_page1.json", "search_page2.json")
     ]

@@ -1,0 +1,198 @@
+"""The TED search API v3 client: every French notice published since a day, and a notice's XML."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from tenders.ted import TedAPIError, TedParseError
+from tenders.ted.search import SEARCH_FIELDS, decode_answer, first_value, notices_of
+from tenders.ted.values import normalise_publication_number, parse_date
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 250  # the API's maximum
+PAGE_WINDOW = 15_000  # page-number mode reaches at most this many results of one query
+_RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+def france_query(since: date) -> str:
+    """Expert query: notices of French buyers published since `since`, oldest first.
+
+    The oldest-first order lets `search_since` move its window forward by date (see there).
+    """
+    return (
+        f"buyer-country IN (FRA) AND publication-date >= {since:%Y%m%d} "
+        "SORT BY publication-date ASC"
+    )
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    header = response.headers.get("Retry-After")
+    if not header:
+        return None
+    try:
+        return max(0.0, float(header))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+
+
+async def _post_page(
+    client: httpx.AsyncClient,
+    url: str,
+    body: dict,
+    *,
+    max_attempts: int,
+    backoff: float,
+    max_wait: float,
+    timeout: float,
+    sleep: Callable[[float], Awaitable[None]],
+) -> dict:
+    """One page, retried on 429 (waiting Retry-After), 5xx and network errors/timeouts."""
+    last_error = ""
+    for attempt in range(max_attempts):
+        wait = min(max_wait, backoff * 2**attempt)
+        try:
+            response = await client.post(url, json=body, timeout=timeout)
+        except httpx.TransportError as exc:  # timeouts, refused connections, resets
+            last_error = f"{type(exc).__name__}: {exc}"
+        else:
+            if response.status_code in _RETRY_STATUS:
+                last_error = f"HTTP {response.status_code}"
+                retry_after = _retry_after(response) if response.status_code == 429 else None
+                if retry_after is not None:  # the server says how long; 0 means now
+                    wait = min(max_wait, retry_after)
+            elif response.is_error:
+                raise TedAPIError(
+                    f"TED API refused the request (HTTP {response.status_code}): "
+                    f"{response.text[:300]}"
+                )
+            else:
+                return decode_answer(response.content)
+        if attempt + 1 < max_attempts:
+            log.warning(
+                "TED API page %s: %s; retrying in %.1f s", body.get("page"), last_error, wait
+            )
+            await sleep(wait)
+    raise TedAPIError(f"TED API still failing after {max_attempts} attempts ({last_error})")
+
+
+async def search_since(
+    client: httpx.AsyncClient,
+    url: str,
+    since: date,
+    *,
+    fields: Iterable[str] = SEARCH_FIELDS,
+    page_size: int = PAGE_SIZE,
+    scope: str = "ALL",
+    max_attempts: int = 5,
+    backoff: float = 1.0,
+    max_wait: float = 60.0,
+    timeout: float = 60.0,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> AsyncIterator[dict]:
+    """Yield every search result (a dict per notice) for French buyers published since `since`.
+
+    Pages of `page_size` (≤ 250) in page-number mode, until a page is short or empty or
+    `totalNoticeCount` is reached. Scope ALL, not ACTIVE: award and change notices are needed
+    too (they close and update tenders). Page-number mode stops at 15,000 results per query, so
+    when a query has more, the window restarts from the publication date of the last result
+    (results are sorted by date; the few already seen on that day are not yielded twice).
+    Raises `TedAPIError` when a page cannot be had (after retries) or is not valid JSON.
+    """
+    page_size = max(1, min(page_size, PAGE_SIZE))
+    field_list = list(fields)
+    window_start = since
+    already_seen: set[str] = set()  # results of window_start's day yielded by the last window
+    while True:
+        last_day: date | None = None
+        last_day_numbers: set[str] = set()
+        page = 1
+        while True:
+            body = {
+                "query": france_query(window_start),
+                "fields": field_list,
+                "limit": page_size,
+                "page": page,
+                "scope": scope,
+                "paginationMode": "PAGE_NUMBER",
+            }
+            data = await _post_page(
+                client,
+                url,
+                body,
+                max_attempts=max_attempts,
+                backoff=backoff,
+                max_wait=max_wait,
+                timeout=timeout,
+                sleep=sleep,
+            )
+            notices = notices_of(data)
+            for item in notices:
+                number, day = _number_and_day(item)
+                if number and number in already_seen:
+                    continue
+                if day is not None and day != last_day:
+                    last_day, last_day_numbers = day, set()
+                if number:
+                    last_day_numbers.add(number)
+                yield item
+            total = data.get("totalNoticeCount")
+            fetched = page * page_size
+            if len(notices) < page_size or (isinstance(total, int) and fetched >= total):
+                return
+            if fetched + page_size > PAGE_WINDOW:
+                break  # this query cannot page further: move the window
+            page += 1
+        if last_day is None or last_day <= window_start:
+            # One day alone fills the whole window: page mode cannot reach the rest.
+            log.error(
+                "TED API: more than %d notices from %s on; the rest is skipped",
+                PAGE_WINDOW,
+                window_start,
+            )
+            return
+        window_start, already_seen = last_day, last_day_numbers
+
+
+def _number_and_day(item: object) -> tuple[str | None, date | None]:
+    if not isinstance(item, dict):
+        return None, None
+    day = parse_date(first_value(item.get("publication-date")))
+    return normalise_publication_number(first_value(item.get("publication-number"))), (
+        day[0] if day else None
+    )
+
+
+async def fetch_notice_xml(
+    client: httpx.AsyncClient,
+    item: dict,
+    *,
+    timeout: float = 60.0,
+) -> bytes:
+    """The full XML of a search result (its links.xml), e.g. to read lots and reservations the
+    search fields leave out. Pass the bytes to `parse_notice`."""
+    links = item.get("links") if isinstance(item, dict) else None
+    xml_links = links.get("xml") if isinstance(links, dict) else None
+    url = first_value(xml_links) if xml_links else ""
+    if not url:
+        number = normalise_publication_number(first_value(item.get("publication-number")))
+        if not number:
+            raise TedParseError("search result without XML link or publication number")
+        url = f"https://ted.europa.eu/en/notice/{number}/xml"
+    response = await client.get(url, timeout=timeout)
+    if response.is_error:
+        raise TedAPIError(f"TED notice XML {url}: HTTP {response.status_code}")
+    return response.content
