@@ -80,7 +80,7 @@ class TenderRow(SQLModel, table=True):
     source: str = Field(max_length=20)
     source_id: str = Field(max_length=100)
     # Both references when the tender was seen on both sources. ted_ref is canonical
-    # ("89000-2015", see tenders.store.canonical_ted_ref) so that every spelling compares equal.
+    # ("89000-2015", see tenders.ted_ref.canonical_ted_ref) so that every spelling compares equal.
     ted_ref: str | None = Field(default=None, max_length=40, index=True)
     boamp_ref: str | None = Field(default=None, max_length=40, index=True)
     title: str = Field(sa_column=Column(Text, nullable=False))

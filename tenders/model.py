@@ -53,7 +53,7 @@ class Tender:
     reserved: Reserved = Reserved.NONE
     social_clause: bool = False
     url: str = ""
-    ted_ref: str | None = None  # TED publication number carried by BOAMP data, e.g. "2015/S 051-089000"
+    ted_ref: str | None = None  # TED publication number a BOAMP notice quotes (tenders.ted_ref form)
     refers_to: str | None = None  # for a rectificatif/cancellation: source_id of the original notice
 
     def all_cpv_codes(self) -> set[str]:

@@ -41,6 +41,7 @@ from sqlmodel import Session
 
 from store.tender_models import IngestCursor, LotRow, TenderNotice, TenderRow, TenderStatus
 from tenders.model import Lot, NoticeKind, Reserved, Tender
+from tenders.ted_ref import canonical_ted_ref
 
 PARIS = ZoneInfo("Europe/Paris")
 CHUNK = 1000
@@ -92,23 +93,6 @@ class Summary:
 
 
 # --- keys ----------------------------------------------------------------------------------------
-
-_OJ_REF = re.compile(r"(\d{4})\s*/\s*S\s*\d+\s*-\s*0*(\d+)", re.IGNORECASE)  # 2015/S 051-089000
-_PUB_REF = re.compile(r"^0*(\d+)\s*-\s*(\d{4})$")  # 00089000-2015, 89000-2015
-
-
-def canonical_ted_ref(ref: str | None) -> str | None:
-    """One spelling for a TED publication number: "2015/S 051-089000" and "089000-2015" both
-    become "89000-2015"."""
-    if not ref or not ref.strip():
-        return None
-    ref = ref.strip()
-    if match := _OJ_REF.search(ref):
-        return f"{int(match.group(2))}-{match.group(1)}"
-    if match := _PUB_REF.match(ref):
-        return f"{int(match.group(1))}-{match.group(2)}"
-    return ref[:40]  # not a publication number (an unpublished eForms notice's UUID): as is
-
 
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _NON_WORD = re.compile(r"[\W_]+")

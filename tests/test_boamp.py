@@ -22,7 +22,6 @@ from tenders.boamp.dates import parse_deadline
 from tenders.boamp.formats import donnees_format
 from tenders.boamp.record import (
     RecordError,
-    normalise_ted_ref,
     notice_kind,
     parse_api_answer,
     parse_record,
@@ -30,6 +29,7 @@ from tenders.boamp.record import (
 )
 from tenders.boamp.xml_notice import parse_xml
 from tenders.model import NoticeKind, Reserved
+from tenders.ted_ref import normalise_ted_ref
 from tenders.xmlsafe import UnsafeXMLError, XMLError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "boamp"

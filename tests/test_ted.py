@@ -29,7 +29,7 @@ from tenders.ted.search import (
     parse_search_result,
     parse_search_results,
 )
-from tenders.ted.values import normalise_publication_number
+from tenders.ted_ref import normalise_ted_ref
 from tenders.xmlsafe import UnsafeXMLError, XMLError, parse_xml_bytes
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ted"
@@ -406,10 +406,10 @@ def test_ted_export_with_nuts_2013_codes(shared_data):
 
 def test_publication_numbers_have_one_form():
     for raw in ("00091489-2019", "091489-2019", "91489-2019", "2019/S 040-091489", " 91489-2019 "):
-        assert normalise_publication_number(raw) == "91489-2019"
-    assert normalise_publication_number("00123456-2024") == "123456-2024"
+        assert normalise_ted_ref(raw) == "91489-2019"
+    assert normalise_ted_ref("00123456-2024") == "123456-2024"
     for raw in (None, "", "f252f386-55ac-4fa8-9be4-9f950b9904c8", "2019-040"):
-        assert normalise_publication_number(raw) is None
+        assert normalise_ted_ref(raw) is None
 
 
 # --------------------------------------------------------------------------------------------

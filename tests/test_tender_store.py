@@ -13,7 +13,6 @@ from store.tender_models import LotRow, TenderNotice, TenderRow
 from tenders.model import Lot, NoticeKind, Reserved, Tender
 from tenders.store import (
     Summary,
-    canonical_ted_ref,
     dedupe_key,
     fold_text,
     get_cursor,
@@ -24,6 +23,7 @@ from tenders.store import (
     set_cursor,
     upsert_tenders,
 )
+from tenders.ted_ref import canonical_ted_ref
 
 DEADLINE = datetime(2027, 4, 20, 11, 0, tzinfo=UTC)
 

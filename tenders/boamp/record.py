@@ -22,38 +22,9 @@ from tenders.boamp.formats import read_body
 from tenders.boamp.tree import as_list, get_in, strings_of, text_of, unique
 from tenders.model import NoticeKind, Tender
 from tenders.signals import reservation_kind, scan_notice
+from tenders.ted_ref import find_ted_ref, normalise_ted_ref
 
 log = logging.getLogger(__name__)
-
-
-# TED publication numbers as BOAMP data may carry them: "2015/S 051-089000" (OJ S reference)
-# or "00123456-2024" / "123456-2024" (eForms notice publication id).
-_OJS_REF = re.compile(r"\b((?:19|20)\d\d)\s*/\s*S\s*\d{1,3}\s*-\s*(\d{3,9})\b")
-_PUBNO = re.compile(r"^\s*(\d{1,9})-((?:19|20)\d\d)\s*$")
-
-
-def normalise_ted_ref(raw: str | None) -> str | None:
-    """"2015/S 051-089000", "00089000-2015", "89000-2015" -> "89000-2015" (TED's own form, the
-    one `tenders.ted` uses as source id)."""
-    if not raw:
-        return None
-    if match := _PUBNO.match(raw):
-        return f"{int(match.group(1))}-{match.group(2)}"
-    if match := _OJS_REF.search(raw):
-        return f"{int(match.group(2))}-{match.group(1)}"
-    return None
-
-
-# "/S" or "/ S": the cheap test that a text may hold an OJ S reference (a regex search for a
-# rare first character is several times faster than `in` over a long notice).
-_OJS_HINT = re.compile(r"/ ?S")
-
-
-def _find_ted_ref(*texts: str) -> str | None:
-    for text in texts:
-        if _OJS_HINT.search(text) and (match := _OJS_REF.search(text)):
-            return normalise_ted_ref(match.group(0))
-    return None
 
 
 _KINDS = {
@@ -234,7 +205,7 @@ def parse_record(record: dict) -> Tender:
         reserved=reservation_kind(body.reserved_flag, signals),
         social_clause=body.social_flag or signals.social_clause,
         url=text_of(record.get("url_avis")) or NOTICE_URL.format(idweb),
-        ted_ref=normalise_ted_ref(body.ted_ref) or _find_ted_ref(
+        ted_ref=normalise_ted_ref(body.ted_ref) or find_ted_ref(
             blob, record["gestion"] if isinstance(record.get("gestion"), str)
             else "\n".join(strings_of(gestion))
         ),

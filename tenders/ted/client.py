@@ -12,7 +12,8 @@ import httpx
 
 from tenders.ted import TedAPIError, TedParseError
 from tenders.ted.search import SEARCH_FIELDS, decode_answer, first_value, notices_of
-from tenders.ted.values import normalise_publication_number, parse_date
+from tenders.ted.values import parse_date
+from tenders.ted_ref import normalise_ted_ref
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +172,7 @@ def _number_and_day(item: object) -> tuple[str | None, date | None]:
     if not isinstance(item, dict):
         return None, None
     day = parse_date(first_value(item.get("publication-date")))
-    return normalise_publication_number(first_value(item.get("publication-number"))), (
+    return normalise_ted_ref(first_value(item.get("publication-number"))), (
         day[0] if day else None
     )
 
@@ -188,7 +189,7 @@ async def fetch_notice_xml(
     xml_links = links.get("xml") if isinstance(links, dict) else None
     url = first_value(xml_links) if xml_links else ""
     if not url:
-        number = normalise_publication_number(first_value(item.get("publication-number")))
+        number = normalise_ted_ref(first_value(item.get("publication-number")))
         if not number:
             raise TedParseError("search result without XML link or publication number")
         url = f"https://ted.europa.eu/en/notice/{number}/xml"

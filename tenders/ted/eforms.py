@@ -22,10 +22,10 @@ from tenders.ted.values import (
     kind_for_notice_type,
     local_name,
     lot_number,
-    normalise_publication_number,
     parse_date,
     strip_version,
 )
+from tenders.ted_ref import normalise_ted_ref
 from tenders.xmlsafe import parse_xml_bytes
 
 NS = {
@@ -240,7 +240,7 @@ def _eforms_kind(root: Element, extension: Element | None) -> tuple[NoticeKind, 
         ):
             raw = clean(reference.text)
             if reference.get("schemeName") == "ojs-notice-id":
-                refers_to = normalise_publication_number(raw) or raw
+                refers_to = normalise_ted_ref(raw) or raw
             elif raw:
                 refers_to = strip_version(raw)
             if refers_to:
@@ -264,7 +264,7 @@ def eforms_from_root(root: Element) -> Tender:
     extension = root.find(_EXT, NS)
     language = _text(root, "cbc:NoticeLanguageCode") or "FRA"
     publication = extension.find("efac:Publication", NS) if extension is not None else None
-    publication_number = normalise_publication_number(
+    publication_number = normalise_ted_ref(
         _text(publication, "efbc:NoticePublicationID")
     )
     source_id = publication_number or _text(root, "cbc:ID")

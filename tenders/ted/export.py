@@ -16,9 +16,9 @@ from tenders.ted.values import (
     deadline_at,
     departements_of,
     local_name,
-    normalise_publication_number,
     parse_date,
 )
+from tenders.ted_ref import normalise_ted_ref
 from tenders.xmlsafe import parse_xml_bytes
 
 # Element names are matched whatever their namespace ("{*}"): NUTS codes come in the n2016 or
@@ -151,7 +151,7 @@ def _ted_kind(root: Element, form: Element) -> tuple[NoticeKind, str | None]:
         # The earlier notice: the corrected one, or the call that an award closes.
         reference = _xtext(root, "CODED_DATA_SECTION/NOTICE_DATA/REF_NOTICE/NO_DOC_OJS")
         reference = reference or _xtext(form, "PROCEDURE/NOTICE_NUMBER_OJ")
-        refers_to = normalise_publication_number(reference)
+        refers_to = normalise_ted_ref(reference)
     return kind, refers_to
 
 
@@ -178,7 +178,7 @@ def _ted_lots(obj: Element | None, descriptions: list[Element]) -> list[Lot]:
 def ted_export_from_root(root: Element) -> Tender:
     if local_name(root.tag) != "TED_EXPORT":
         raise TedParseError(f"not a TED-export notice (root element {local_name(root.tag)!r})")
-    source_id = normalise_publication_number(root.get("DOC_ID")) or normalise_publication_number(
+    source_id = normalise_ted_ref(root.get("DOC_ID")) or normalise_ted_ref(
         _xtext(root, "CODED_DATA_SECTION/NOTICE_DATA/NO_DOC_OJS")
     )
     if not source_id:

@@ -17,9 +17,9 @@ from tenders.ted.values import (
     departements_of,
     kind_for_notice_type,
     lot_number,
-    normalise_publication_number,
     parse_date,
 )
+from tenders.ted_ref import normalise_ted_ref
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def parse_search_result(item: dict) -> Tender:
     """One notice of a search API answer -> `Tender`; `TedParseError` when it cannot be used."""
     if not isinstance(item, dict):
         raise TedParseError("search result is not a JSON object")
-    publication_number = normalise_publication_number(first_value(item.get("publication-number")))
+    publication_number = normalise_ted_ref(first_value(item.get("publication-number")))
     if not publication_number:
         raise TedParseError("missing or malformed publication-number")
     # title-proc is the buyer's own title; notice-title is TED's "Country – CPV label – title".

@@ -14,24 +14,10 @@ from tenders.model import NoticeKind
 
 PARIS = ZoneInfo("Europe/Paris")
 
-_PUBNO = re.compile(r"^\s*0*(\d{1,8})\s*-\s*(\d{4})\s*$")
-_OJS_REF = re.compile(r"^\s*(\d{4})\s*/\s*S\s*\d{1,3}\s*-\s*0*(\d{1,8})\s*$", re.IGNORECASE)
 _VERSIONED_UUID = re.compile(
     r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})-\d{2}$", re.IGNORECASE
 )
 _SPACES = re.compile(r"\s+")
-
-
-def normalise_publication_number(raw: str | None) -> str | None:
-    """ "00091489-2019", "091489-2019", "91489-2019" or "2019/S 040-091489" -> "91489-2019"."""
-    if not raw:
-        return None
-    if match := _PUBNO.match(raw):
-        return f"{int(match.group(1))}-{match.group(2)}"
-    if match := _OJS_REF.match(raw):
-        return f"{int(match.group(2))}-{match.group(1)}"
-    return None
-
 
 
 def strip_version(notice_id: str) -> str:
