@@ -1,22 +1,26 @@
 """Lookup of a structure by SIRET in the public API Recherche d'entreprises.
 
-The diagnostic must work without it: a timeout of 3 s, one retry, and any failure returns None so
-the member goes on by hand. Answers are cached in memory (the API rate-limits at 7 requests/s and
+The diagnostic must work without it: a timeout of 3 s, one retry (after a fifth of a second; none
+when the API asks for a longer wait than a member should bear), and any failure returns None so
+the member goes on by hand. The retries are those of `tenders.http`, with this budget. Answers are cached in memory (the API rate-limits at 7 requests/s and
 a member often types the same SIRET twice).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass
 
 import httpx
 
+from tenders.http import Refused, RetryPolicy, Unavailable, request
+
 log = logging.getLogger(__name__)
 
 TIMEOUT_S = 3.0
+# Two tries in all; a Retry-After over a second means the answer would come too late anyway.
+RETRY = RetryPolicy(attempts=2, backoff=0.2, max_wait=1.0, jitter=0.1, give_up_after=1.0)
 CACHE_TTL_S = 24 * 3600
 _CACHE_MAX = 2048
 
@@ -87,30 +91,23 @@ def _dep_from_postcode(postcode: str | None) -> str | None:
 
 
 class CompanyLookup:
-    def __init__(self, base_url: str, client: httpx.AsyncClient | None = None):
+    def __init__(self, base_url: str, client: httpx.AsyncClient | None = None,
+                 retry: RetryPolicy = RETRY):
         self.base_url = base_url
         self._client = client
+        self._retry = retry
         self._cache: dict[str, tuple[float, CompanyInfo | None]] = {}
 
     async def _get(self, siret: str) -> dict:
         client = self._client or httpx.AsyncClient(timeout=TIMEOUT_S)
         try:
-            last_error: Exception | None = None
-            for attempt in range(2):  # one retry
-                try:
-                    response = await client.get(
-                        self.base_url, params={"q": siret, "page": 1, "per_page": 5},
-                        timeout=TIMEOUT_S,
-                    )
-                    if response.status_code == 429 or response.status_code >= 500:
-                        raise LookupUnavailable(f"HTTP {response.status_code}")
-                    response.raise_for_status()
-                    return response.json()
-                except (httpx.HTTPError, LookupUnavailable, ValueError) as exc:
-                    last_error = exc
-                    if attempt == 0:
-                        await asyncio.sleep(0.2)
-            raise LookupUnavailable(str(last_error))
+            response = await request(
+                client, "GET", self.base_url, policy=self._retry, what="company API",
+                params={"q": siret, "page": 1, "per_page": 5}, timeout=TIMEOUT_S,
+            )
+            return response.json()
+        except (Unavailable, Refused, httpx.HTTPError, ValueError) as exc:
+            raise LookupUnavailable(str(exc)) from None
         finally:
             if self._client is None:
                 await client.aclose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 from reference.geography import all_departements
 from tenders.boamp import BoampError
 from tenders.boamp import record as boamp_record
-from tenders.boamp.client import MAX_WINDOW, RetryPolicy, fetch_since, make_client
+from tenders.boamp.client import MAX_WINDOW, RETRY, fetch_since, make_client
 from tenders.boamp.dates import parse_deadline
 from tenders.boamp.formats import donnees_format
 from tenders.boamp.record import (
@@ -626,19 +627,20 @@ async def test_429_then_success_honours_retry_after():
     answers = iter([httpx.Response(429, headers={"Retry-After": "7"}), _single()])
     respx.get(URL).mock(side_effect=lambda request: next(answers))
     sleep = FakeSleep()
-    records = await collect(sleep=sleep)
+    records = await collect(retry=replace(RETRY, sleep=sleep))
     assert [r["idweb"] for r in records] == ["15-31001"]
     assert sleep.waits == [7.0]
 
 
 @respx.mock
 async def test_429_with_http_date_retry_after():
-    when = (datetime.now(UTC) + timedelta(seconds=30)).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    now = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    when = (now + timedelta(seconds=30)).strftime("%a, %d %b %Y %H:%M:%S GMT")
     answers = iter([httpx.Response(429, headers={"Retry-After": when}), _single()])
     respx.get(URL).mock(side_effect=lambda request: next(answers))
     sleep = FakeSleep()
-    await collect(sleep=sleep)
-    assert len(sleep.waits) == 1 and 0 < sleep.waits[0] <= 30
+    await collect(retry=replace(RETRY, sleep=sleep, clock=lambda: now))
+    assert sleep.waits == [30.0]
 
 
 @respx.mock
@@ -646,7 +648,7 @@ async def test_500_then_success_backs_off():
     answers = iter([httpx.Response(500), httpx.Response(503), _single()])
     respx.get(URL).mock(side_effect=lambda request: next(answers))
     sleep = FakeSleep()
-    records = await collect(sleep=sleep, retry=RetryPolicy(attempts=5, backoff=1.5))
+    records = await collect(retry=replace(RETRY, backoff=1.5, jitter=0, sleep=sleep))
     assert len(records) == 1
     assert sleep.waits == [1.5, 3.0]
 
@@ -656,7 +658,8 @@ async def test_500_forever_fails_after_the_attempts():
     respx.get(URL).mock(return_value=httpx.Response(500))
     sleep = FakeSleep()
     with pytest.raises(BoampError, match="after 4 attempts .*HTTP 500"):
-        await collect(sleep=sleep, retry=RetryPolicy(attempts=4, backoff=1.0, max_wait=3))
+        await collect(retry=replace(RETRY, attempts=4, backoff=1.0, max_wait=3, jitter=0,
+                                    sleep=sleep))
     assert sleep.waits == [1.0, 2.0, 3.0]  # doubled, capped at max_wait
     assert respx.calls.call_count == 4
 
@@ -673,7 +676,7 @@ async def test_timeout_then_success():
 
     respx.get(URL).mock(side_effect=answer)
     sleep = FakeSleep()
-    assert len(await collect(sleep=sleep)) == 1
+    assert len(await collect(retry=replace(RETRY, sleep=sleep))) == 1
     assert len(sleep.waits) == 2
 
 
@@ -681,10 +684,10 @@ async def test_timeout_then_success():
 async def test_malformed_json_is_an_error_not_a_crash():
     respx.get(URL).mock(return_value=httpx.Response(200, text="<html>maintenance</html>"))
     with pytest.raises(BoampError, match="malformed JSON"):
-        await collect(sleep=FakeSleep())
+        await collect(retry=replace(RETRY, sleep=FakeSleep()))
     respx.get(URL).mock(return_value=httpx.Response(200, json={"total": 3}))
     with pytest.raises(BoampError, match="no 'results' list"):
-        await collect(sleep=FakeSleep())
+        await collect(retry=replace(RETRY, sleep=FakeSleep()))
 
 
 @respx.mock
@@ -692,7 +695,7 @@ async def test_client_errors_are_not_retried():
     respx.get(URL).mock(return_value=httpx.Response(400, json={"error": "bad where"}))
     sleep = FakeSleep()
     with pytest.raises(BoampError, match="HTTP 400"):
-        await collect(sleep=sleep)
+        await collect(retry=replace(RETRY, sleep=sleep))
     assert sleep.waits == [] and respx.calls.call_count == 1
 
 

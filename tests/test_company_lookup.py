@@ -1,10 +1,17 @@
 import json
+from dataclasses import replace
 
 import httpx
 import pytest
 import respx
 
-from conversations.company_lookup import CompanyLookup, LookupUnavailable, parse_search_answer
+from conversations.company_lookup import (
+    RETRY,
+    TIMEOUT_S,
+    CompanyLookup,
+    LookupUnavailable,
+    parse_search_answer,
+)
 
 URL = "http://company.test/search"
 
@@ -74,3 +81,61 @@ async def test_lookup_malformed_json():
     respx.get(URL).mock(return_value=httpx.Response(200, content=b"<html>oops"))
     with pytest.raises(LookupUnavailable):
         await CompanyLookup(URL).lookup("80032984900023")
+
+
+class FakeSleep:
+    def __init__(self):
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+def quick_lookup() -> tuple[CompanyLookup, FakeSleep]:
+    sleep = FakeSleep()
+    return CompanyLookup(URL, retry=replace(RETRY, sleep=sleep)), sleep
+
+
+def test_the_lookup_budget_is_one_retry_within_seconds():
+    # The diagnostic waits for this call: 3 s per try, two tries, a short pause between them.
+    assert TIMEOUT_S == 3.0 and RETRY.attempts == 2
+    assert RETRY.max_wait <= 1.0 and RETRY.give_up_after is not None
+
+
+@respx.mock
+async def test_lookup_gives_up_fast_when_the_api_stays_down():
+    route = respx.get(URL).mock(return_value=httpx.Response(503))
+    lookup, sleep = quick_lookup()
+    with pytest.raises(LookupUnavailable):
+        await lookup.lookup("80032984900023")
+    assert route.call_count == 2 and len(sleep.waits) == 1 and sleep.waits[0] <= RETRY.max_wait
+    assert route.calls[0].request.extensions["timeout"]["read"] == TIMEOUT_S
+
+
+@respx.mock
+async def test_lookup_does_not_wait_out_a_long_rate_limit():
+    route = respx.get(URL).mock(return_value=httpx.Response(429, headers={"Retry-After": "60"}))
+    lookup, sleep = quick_lookup()
+    with pytest.raises(LookupUnavailable):
+        await lookup.lookup("80032984900023")
+    assert route.call_count == 1 and sleep.waits == []
+
+
+@respx.mock
+async def test_lookup_honours_a_short_retry_after(shared_data):
+    respx.get(URL).mock(side_effect=[
+        httpx.Response(429, headers={"Retry-After": "1"}),
+        httpx.Response(200, json=load(shared_data, "search_response_q_800329849.json")),
+    ])
+    lookup, sleep = quick_lookup()
+    info = await lookup.lookup("80032984900023")
+    assert info is not None and sleep.waits == [1.0]
+
+
+@respx.mock
+async def test_lookup_does_not_retry_a_refused_request():
+    route = respx.get(URL).mock(return_value=httpx.Response(400, json={"erreur": "q"}))
+    lookup, sleep = quick_lookup()
+    with pytest.raises(LookupUnavailable):
+        await lookup.lookup("80032984900023")
+    assert route.call_count == 1 and sleep.waits == []

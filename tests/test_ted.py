@@ -8,6 +8,7 @@ eForms), the official eForms SDK examples, and search API answers rebuilt from t
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,7 +20,7 @@ import respx
 from tenders.model import NoticeKind, Reserved
 from tenders.ted import TedAPIError, TedParseError
 from tenders.ted import client as ted_client
-from tenders.ted.client import fetch_notice_xml, search_since
+from tenders.ted.client import RETRY, fetch_notice_xml, search_since
 from tenders.ted.eforms import parse_eforms
 from tenders.ted.export import parse_ted_export
 from tenders.ted.notice import parse_notice
@@ -562,7 +563,7 @@ def page(name: str, status: int = 200, **headers) -> httpx.Response:
 @respx.mock
 async def test_pagination_until_total_count():
     route = respx.post(API).mock(side_effect=[page("search_page1.json"), page("search_page2.json")])
-    items = await collect(page_size=3, sleep=Sleeps())
+    items = await collect(page_size=3, retry=replace(RETRY, sleep=Sleeps()))
     assert [i["publication-number"] for i in items] == [
         "404080-2018",
         "91489-2019",
@@ -610,7 +611,7 @@ async def test_429_waits_retry_after_then_succeeds():
             page("search_page2.json"),
         ]
     )
-    items = await collect(page_size=3, sleep=sleeps)
+    items = await collect(page_size=3, retry=replace(RETRY, sleep=sleeps))
     assert len(items) == 6 and route.call_count == 3
     assert sleeps.waits == [7.0]
 
@@ -626,7 +627,7 @@ async def test_5xx_and_timeouts_are_retried_with_backoff():
             page("search_page1.json"),
         ]
     )
-    items = await collect(page_size=250, sleep=sleeps, backoff=0.5)
+    items = await collect(page_size=250, retry=replace(RETRY, backoff=0.5, jitter=0, sleep=sleeps))
     assert len(items) == 3
     assert sleeps.waits == [0.5, 1.0, 2.0]
 
@@ -636,7 +637,7 @@ async def test_a_500_that_lasts_gives_up_with_a_clear_error():
     sleeps = Sleeps()
     route = respx.post(API).mock(return_value=httpx.Response(500, text="boom"))
     with pytest.raises(TedAPIError, match=r"after 3 attempts \(HTTP 500\)"):
-        await collect(max_attempts=3, sleep=sleeps)
+        await collect(retry=replace(RETRY, attempts=3, jitter=0, sleep=sleeps))
     assert route.call_count == 3 and sleeps.waits == [1.0, 2.0]
 
 
@@ -646,7 +647,7 @@ async def test_a_refused_query_is_not_retried():
         return_value=httpx.Response(400, json={"message": "Syntax error in expert query"})
     )
     with pytest.raises(TedAPIError, match="HTTP 400.*Syntax error"):
-        await collect(sleep=Sleeps())
+        await collect(retry=replace(RETRY, sleep=Sleeps()))
     assert route.call_count == 1
 
 

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
 
 from tenders.boamp import BoampError
+from tenders.http import Refused, RetryPolicy, Unavailable, request
 
 log = logging.getLogger(__name__)
 
@@ -31,32 +29,8 @@ def make_client(timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.AsyncClient:
     )
 
 
-Sleep = Callable[[float], Awaitable[None]]
-
-
-@dataclass(slots=True)
-class RetryPolicy:
-    """Retries on 429 (honouring Retry-After), 5xx, timeouts and connection errors."""
-
-    attempts: int = 5  # total tries per request
-    backoff: float = 1.0  # first wait in seconds, doubled at each retry
-    max_wait: float = 120.0  # no single wait longer than this, whatever Retry-After says
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:  # an HTTP date
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+# Ingestion can wait: five tries, up to two minutes between two of them.
+RETRY = RetryPolicy(attempts=5, backoff=1.0, max_wait=120.0)
 
 
 async def get_page(
@@ -64,41 +38,27 @@ async def get_page(
     url: str,
     params: dict[str, Any],
     *,
-    retry: RetryPolicy | None = None,
-    sleep: Sleep = asyncio.sleep,
+    retry: RetryPolicy = RETRY,
 ) -> dict[str, Any]:
     """One page of records ({total_count, results}), retrying what is worth retrying."""
-    retry = retry or RetryPolicy()
-    last_problem = "no attempt made"
-    for attempt in range(retry.attempts):
-        wait = min(retry.max_wait, retry.backoff * (2**attempt))
-        try:
-            response = await client.get(url, params=params)
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
-            last_problem = f"{type(exc).__name__}: {exc}"
-        else:
-            if response.status_code == 429 or response.status_code >= 500:
-                last_problem = f"HTTP {response.status_code}"
-                if response.status_code == 429:
-                    told = _retry_after(response)
-                    wait = min(retry.max_wait, told) if told is not None else wait
-            elif response.status_code >= 400:
-                raise BoampError(
-                    f"BOAMP API refused the request (HTTP {response.status_code}): "
-                    f"{response.text[:300]}"
-                )
-            else:
-                try:
-                    payload = response.json()
-                except ValueError as exc:
-                    raise BoampError(f"BOAMP API answered malformed JSON: {exc}") from None
-                if not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
-                    raise BoampError("BOAMP API answer has no 'results' list")
-                return payload
-        if attempt + 1 < retry.attempts:
-            log.warning("BOAMP API: %s; retry %d in %.1f s", last_problem, attempt + 1, wait)
-            await sleep(wait)
-    raise BoampError(f"BOAMP API unavailable after {retry.attempts} attempts ({last_problem})")
+    try:
+        response = await request(client, "GET", url, policy=retry, what="BOAMP API",
+                                 params=params)
+    except Unavailable as exc:
+        raise BoampError(
+            f"BOAMP API unavailable after {exc.attempts} attempts ({exc.problem})"
+        ) from None
+    except Refused as exc:
+        raise BoampError(
+            f"BOAMP API refused the request (HTTP {exc.status_code}): {exc.response.text[:300]}"
+        ) from None
+    try:
+        payload = response.json()
+    except ValueError as exc:
+        raise BoampError(f"BOAMP API answered malformed JSON: {exc}") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
+        raise BoampError("BOAMP API answer has no 'results' list")
+    return payload
 
 
 def _where(since: date, until: date | None) -> str:
@@ -115,8 +75,7 @@ async def fetch_since(
     until: date | None = None,
     *,
     page_size: int = PAGE_SIZE,
-    retry: RetryPolicy | None = None,
-    sleep: Sleep = asyncio.sleep,
+    retry: RetryPolicy = RETRY,
     today: date | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
     """Raw records published from `since` to `until` (both included; no end when None), oldest
@@ -130,7 +89,7 @@ async def fetch_since(
     """
     page_size = max(1, min(page_size, PAGE_SIZE))
     async for record in _fetch_window(
-        client, base_url, since, until, page_size, retry, sleep, today or date.today()
+        client, base_url, since, until, page_size, retry, today or date.today()
     ):
         yield record
 
@@ -141,8 +100,7 @@ async def _fetch_window(
     since: date,
     until: date | None,
     page_size: int,
-    retry: RetryPolicy | None,
-    sleep: Sleep,
+    retry: RetryPolicy,
     today: date,
 ) -> AsyncIterator[dict[str, Any]]:
     params = {
@@ -151,7 +109,7 @@ async def _fetch_window(
         "limit": page_size,
         "offset": 0,
     }
-    first = await get_page(client, base_url, params, retry=retry, sleep=sleep)
+    first = await get_page(client, base_url, params, retry=retry)
     total = int(first.get("total_count") or 0)
     end = until or max(today, since)
     if total > MAX_WINDOW and end > since:
@@ -159,7 +117,7 @@ async def _fetch_window(
         log.info("BOAMP: %d records from %s to %s, split at %s", total, since, end, middle)
         for low, high in ((since, middle), (middle + timedelta(days=1), until)):
             async for record in _fetch_window(
-                client, base_url, low, high, page_size, retry, sleep, today
+                client, base_url, low, high, page_size, retry, today
             ):
                 yield record
         return
@@ -178,5 +136,5 @@ async def _fetch_window(
         limit = min(page_size, MAX_WINDOW - offset)
         page = await get_page(
             client, base_url, {**params, "offset": offset, "limit": limit},
-            retry=retry, sleep=sleep,
+            retry=retry,
         )

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from datetime import UTC, date, datetime
-from email.utils import parsedate_to_datetime
+from collections.abc import AsyncIterator, Iterable
+from datetime import date
 
 import httpx
 
+from tenders.http import Refused, RetryPolicy, Unavailable, request
 from tenders.ted import TedAPIError, TedParseError
 from tenders.ted.search import SEARCH_FIELDS, decode_answer, first_value, notices_of
 from tenders.ted.values import parse_date
@@ -19,7 +18,8 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 250  # the API's maximum
 PAGE_WINDOW = 15_000  # page-number mode reaches at most this many results of one query
-_RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+# Ingestion can wait: five tries, up to a minute between two of them.
+RETRY = RetryPolicy(attempts=5, backoff=1.0, max_wait=60.0)
 
 
 def france_query(since: date) -> str:
@@ -33,61 +33,23 @@ def france_query(since: date) -> str:
     )
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    header = response.headers.get("Retry-After")
-    if not header:
-        return None
-    try:
-        return max(0.0, float(header))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(header)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
-
-
 async def _post_page(
-    client: httpx.AsyncClient,
-    url: str,
-    body: dict,
-    *,
-    max_attempts: int,
-    backoff: float,
-    max_wait: float,
-    timeout: float,
-    sleep: Callable[[float], Awaitable[None]],
+    client: httpx.AsyncClient, url: str, body: dict, *, retry: RetryPolicy, timeout: float
 ) -> dict:
     """One page, retried on 429 (waiting Retry-After), 5xx and network errors/timeouts."""
-    last_error = ""
-    for attempt in range(max_attempts):
-        wait = min(max_wait, backoff * 2**attempt)
-        try:
-            response = await client.post(url, json=body, timeout=timeout)
-        except httpx.TransportError as exc:  # timeouts, refused connections, resets
-            last_error = f"{type(exc).__name__}: {exc}"
-        else:
-            if response.status_code in _RETRY_STATUS:
-                last_error = f"HTTP {response.status_code}"
-                retry_after = _retry_after(response) if response.status_code == 429 else None
-                if retry_after is not None:  # the server says how long; 0 means now
-                    wait = min(max_wait, retry_after)
-            elif response.is_error:
-                raise TedAPIError(
-                    f"TED API refused the request (HTTP {response.status_code}): "
-                    f"{response.text[:300]}"
-                )
-            else:
-                return decode_answer(response.content)
-        if attempt + 1 < max_attempts:
-            log.warning(
-                "TED API page %s: %s; retrying in %.1f s", body.get("page"), last_error, wait
-            )
-            await sleep(wait)
-    raise TedAPIError(f"TED API still failing after {max_attempts} attempts ({last_error})")
+    try:
+        response = await request(client, "POST", url, policy=retry,
+                                 what=f"TED API page {body.get('page')}", json=body,
+                                 timeout=timeout)
+    except Unavailable as exc:
+        raise TedAPIError(
+            f"TED API still failing after {exc.attempts} attempts ({exc.problem})"
+        ) from None
+    except Refused as exc:
+        raise TedAPIError(
+            f"TED API refused the request (HTTP {exc.status_code}): {exc.response.text[:300]}"
+        ) from None
+    return decode_answer(response.content)
 
 
 async def search_since(
@@ -98,11 +60,8 @@ async def search_since(
     fields: Iterable[str] = SEARCH_FIELDS,
     page_size: int = PAGE_SIZE,
     scope: str = "ALL",
-    max_attempts: int = 5,
-    backoff: float = 1.0,
-    max_wait: float = 60.0,
+    retry: RetryPolicy = RETRY,
     timeout: float = 60.0,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> AsyncIterator[dict]:
     """Yield every search result (a dict per notice) for French buyers published since `since`.
 
@@ -130,16 +89,7 @@ async def search_since(
                 "scope": scope,
                 "paginationMode": "PAGE_NUMBER",
             }
-            data = await _post_page(
-                client,
-                url,
-                body,
-                max_attempts=max_attempts,
-                backoff=backoff,
-                max_wait=max_wait,
-                timeout=timeout,
-                sleep=sleep,
-            )
+            data = await _post_page(client, url, body, retry=retry, timeout=timeout)
             notices = notices_of(data)
             for item in notices:
                 number, day = _number_and_day(item)
@@ -181,6 +131,7 @@ async def fetch_notice_xml(
     client: httpx.AsyncClient,
     item: dict,
     *,
+    retry: RetryPolicy = RETRY,
     timeout: float = 60.0,
 ) -> bytes:
     """The full XML of a search result (its links.xml), e.g. to read lots and reservations the
@@ -193,7 +144,11 @@ async def fetch_notice_xml(
         if not number:
             raise TedParseError("search result without XML link or publication number")
         url = f"https://ted.europa.eu/en/notice/{number}/xml"
-    response = await client.get(url, timeout=timeout)
-    if response.is_error:
-        raise TedAPIError(f"TED notice XML {url}: HTTP {response.status_code}")
+    try:
+        response = await request(client, "GET", url, policy=retry, what="TED notice XML",
+                                 timeout=timeout)
+    except Unavailable as exc:
+        raise TedAPIError(f"TED notice XML {url}: {exc}") from None
+    except Refused as exc:
+        raise TedAPIError(f"TED notice XML {url}: HTTP {exc.status_code}") from None
     return response.content
