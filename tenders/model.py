@@ -48,7 +48,7 @@ class Tender:
     published: date | None = None
     deadline: datetime | None = None  # always timezone-aware
     estimated_value: float | None = None
-    procedure: str = ""
+    procedure: str = ""  # a tenders.procedure code; "" when the notice does not say
     lots: list[Lot] = field(default_factory=list)
     reserved: Reserved = Reserved.NONE
     social_clause: bool = False

@@ -60,6 +60,11 @@ _KIND_RANK = {
 }
 _ENDING = {NoticeKind.CANCELLATION: TenderStatus.CANCELLED, NoticeKind.AWARD: TenderStatus.CLOSED}
 
+# The stored hash of a notice hashed under older parsing rules (a migration writes it, e.g. when
+# `procedure` became a code): at its next sight the notice gets its new hash, and its tender
+# changes only if the notice says something new.
+REHASH = "rehash"
+
 
 @dataclass
 class Summary:
@@ -285,12 +290,14 @@ class _Upsert:
         keys = {k for k in keys if k not in self.notices}
         for source, ids in _group(keys).items():
             rows = self.session.execute(
-                select(NOTICES.c.source_id, NOTICES.c.tender_id, NOTICES.c.content_hash)
+                select(NOTICES.c.source_id, NOTICES.c.tender_id, NOTICES.c.content_hash,
+                       NOTICES.c.kind)
                 .where(NOTICES.c.source == source, NOTICES.c.source_id.in_(ids))
             )
-            for source_id, tender_id, digest in rows:
+            for source_id, tender_id, digest, kind in rows:
                 self.notices[(source, source_id)] = _NoticeState(
                     work=self.works.get(tender_id), tender_id=tender_id, content_hash=digest,
+                    kind=kind,
                 )
         for key in keys:
             self.notices.setdefault(key, _MISSING)
@@ -385,12 +392,18 @@ class _Upsert:
                 self.summary.unchanged += 1
                 return
             placeholder = state.content_hash == ""
+            rehash = state.content_hash == REHASH and state.kind == str(tender.kind)
             state.content_hash, state.dirty = digest, True
             state.kind, state.published = str(tender.kind), tender.published
             self.touched.append((key, state))
             if placeholder:  # the original of a rectificatif that arrived first
                 self._fill(state.work, tender)
                 self.summary.merged += 1
+            elif rehash and not self._would_change(state.work, tender):
+                # Hashed under older parsing rules: the new hash is stored, nothing else moves.
+                self._sync_row(state.work)
+                state.work.dirty = True
+                self.summary.unchanged += 1
             else:  # republished with other content
                 self._change(state.work, tender)
                 self.summary.updated += 1
@@ -481,6 +494,13 @@ class _Upsert:
         self._set_refs(work, tender)
         self._sync_row(work)
         work.dirty = True
+
+    def _would_change(self, work: _Work, tender: Tender) -> bool:
+        """Whether `_change` would change the content of the tender (tried on a copy)."""
+        trial = _Work(id=work.id, row=work.row, tender=_shallow_copy(work.tender))
+        before = content_hash(trial.tender)
+        self._merge(trial, tender, override=tender.kind not in _ENDING)
+        return content_hash(trial.tender) != before
 
     def _fill(self, work: _Work, tender: Tender) -> None:
         """The same tender from another publication: complete it, keep its state."""

@@ -38,7 +38,7 @@ def call(source_id: str = "27-1001", source: str = "boamp", **fields) -> Tender:
         published=date(2027, 3, 2),
         deadline=DEADLINE,
         estimated_value=120_000.0,
-        procedure="Procédure adaptée",
+        procedure="adapted",
         lots=[Lot("1", "Parcs", ["77311000"], 70_000.0), Lot("2", "Cimetières", ["77310000"])],
         url=f"https://www.boamp.fr/pages/avis/?q=idweb:{source_id}",
     )

@@ -20,6 +20,7 @@ from tenders.boamp.tree import (
     walk,
 )
 from tenders.model import Lot
+from tenders.procedure import procedure_code
 
 
 def _eforms_text(node: Any, *path: str) -> str:
@@ -47,19 +48,6 @@ def _eforms_codes(node: Any, listname: str) -> set[str]:
     return codes
 
 
-# eForms procurement-procedure-type codes, named as BOAMP's own `procedure_libelle` names them.
-_PROCEDURES_EFORMS = {
-    "open": "Procédure ouverte",
-    "restricted": "Procédure restreinte",
-    "neg-w-call": "Procédure avec négociation",
-    "neg-wo-call": "Procédure négociée sans publicité préalable",
-    "comp-dial": "Dialogue compétitif",
-    "innovation": "Partenariat d'innovation",
-    "oth-single": "Autre procédure en une étape",
-    "oth-mult": "Autre procédure en plusieurs étapes",
-}
-
-
 def read_eforms(donnees: dict) -> Body:
     block = donnees.get("EFORMS") or {}
     notice = next((v for v in block.values() if isinstance(v, dict)), {}) if isinstance(
@@ -76,7 +64,7 @@ def read_eforms(donnees: dict) -> Body:
         get_in(project, "cac:RequestedTenderTotal", "cbc:EstimatedOverallContractAmount")
     )
     code = text_of(get_in(notice, "cac:TenderingProcess", "cbc:ProcedureCode"))
-    body.procedure = _PROCEDURES_EFORMS.get(code, code)
+    body.procedure = procedure_code(code)
     body.nuts = unique(
         text_of(item)
         for _, key, value in walk(project)

@@ -18,6 +18,7 @@ from tenders.boamp.tree import (
     walk,
 )
 from tenders.model import Lot
+from tenders.procedure import procedure_code
 
 
 def _national_document(block: dict) -> dict:
@@ -96,8 +97,8 @@ def read_national(donnees: dict, name: str) -> Body:
                     ("conditionsDelais", "receptionOffres"),
                     ("procedure", "dateReceptionCandidatures"))
     )
-    body.procedure = first_text(document, ("procedure", "typeProcedure"),
-                                 ("procedure", "libelleProcedure"))
+    body.procedure = procedure_code(first_text(document, ("procedure", "typeProcedure"),
+                                               ("procedure", "libelleProcedure")))
     body.nuts = unique(
         text_of(value) for _, key, value in walk(document) if key in ("codeNuts", "codeNUTS")
     )

@@ -21,6 +21,7 @@ from tenders.boamp.dates import parse_deadline, parse_published
 from tenders.boamp.formats import read_body
 from tenders.boamp.tree import as_list, get_in, strings_of, text_of, unique
 from tenders.model import NoticeKind, Tender
+from tenders.procedure import procedure_code
 from tenders.signals import reservation_kind, scan_notice
 from tenders.ted_ref import find_ted_ref, normalise_ted_ref
 
@@ -183,10 +184,13 @@ def parse_record(record: dict) -> Tender:
     if estimated is None and body.lots and all(lot.estimated_value for lot in body.lots):
         estimated = sum(lot.estimated_value or 0.0 for lot in body.lots)
 
+    # BOAMP's label, else its enumeration, else the form's; "Procédure NC" (not communicated)
+    # gives no code.
     procedure = (
-        text_of(record.get("procedure_libelle")) if record.get("procedure_libelle") not in (
-            None, "Procédure NC") else ""
-    ) or text_of(record.get("type_procedure")) or body.procedure
+        procedure_code(text_of(record.get("procedure_libelle")))
+        or procedure_code(text_of(record.get("type_procedure")))
+        or body.procedure
+    )
 
     return Tender(
         source=SOURCE,

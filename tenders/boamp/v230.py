@@ -8,15 +8,7 @@ from tenders.boamp.body import Body
 from tenders.boamp.dates import parse_deadline
 from tenders.boamp.tree import amount, as_list, cpv_element, get_in, lot_title, text_of, unique
 from tenders.model import Lot
-
-_PROCEDURES_V230 = {
-    "OUVERT": "Procédure ouverte",
-    "RESTREINT": "Procédure restreinte",
-    "PROCEDURE_ADAPTE": "Procédure adaptée",
-    "NEGOCIE": "Procédure négociée",
-    "DIALOGUE_COMPETITIF": "Dialogue compétitif",
-    "CONCOURS": "Concours",
-}
+from tenders.procedure import procedure_code
 
 
 def read_v230(donnees: dict) -> Body:
@@ -61,7 +53,7 @@ def read_v230(donnees: dict) -> Body:
     procedure = get_in(donnees, "PROCEDURE", "TYPE_PROCEDURE")
     if isinstance(procedure, dict) and procedure:
         code = next(iter(procedure))
-        body.procedure = _PROCEDURES_V230.get(code, code.replace("_", " ").capitalize())
+        body.procedure = procedure_code(code)  # OUVERT, PROCEDURE_ADAPTE, CONCOURS…
     body.nuts = unique([
         text_of(get_in(objet, "LIEU_EXEC_LIVR", "CODE_NUTS")),
         *(text_of(lot.get("CODE_NUTS")) for lot in raw_lots),

@@ -10,6 +10,7 @@ from xml.etree.ElementTree import Element
 
 from reference.text import fold
 from tenders.model import Lot, NoticeKind, Tender
+from tenders.procedure import procedure_code
 from tenders.ted import SOURCE, TedParseError, notice_url
 from tenders.ted.reservation import has_social_clause, reservation
 from tenders.ted.values import (
@@ -312,7 +313,7 @@ def eforms_from_root(root: Element) -> Tender:
         published=published[0] if published else None,
         deadline=min(tender_deadlines or request_deadlines, default=None),
         estimated_value=value,
-        procedure=_text(root, "cac:TenderingProcess/cbc:ProcedureCode"),
+        procedure=procedure_code(_text(root, "cac:TenderingProcess/cbc:ProcedureCode")),
         lots=[
             Lot(
                 number=lot.number,

@@ -7,6 +7,7 @@ from datetime import datetime
 from xml.etree.ElementTree import Element
 
 from tenders.model import Lot, NoticeKind, Tender
+from tenders.procedure import Procedure, procedure_code
 from tenders.ted import SOURCE, TedParseError, notice_url
 from tenders.ted.reservation import has_social_clause, reservation
 from tenders.ted.values import (
@@ -45,18 +46,20 @@ def _paragraphs(element: Element | None) -> str:
     return clean(" ".join(element.itertext()))
 
 
-# Procedure elements (PT_*) -> the eForms procedure codes, so both formats say the same thing.
-_TED_PROCEDURES = {
-    "PT_OPEN": "open",
-    "PT_RESTRICTED": "restricted",
-    "PT_COMPETITIVE_NEGOTIATION": "neg-w-call",
-    "PT_NEGOTIATED_WITH_PRIOR_CALL": "neg-w-call",
-    "PT_COMPETITIVE_DIALOGUE": "comp-dial",
-    "PT_INNOVATION_PARTNERSHIP": "innovation",
-    "PT_NEGOTIATED_WITHOUT_PUBLICATION": "neg-wo-call",
-    "PT_AWARD_CONTRACT_WITHOUT_CALL": "neg-wo-call",
-    "PT_AWARD_CONTRACT_WITHOUT_PUBLICATION": "neg-wo-call",
-    "PT_AWARD_CONTRACT_WITH_PRIOR_PUBLICATION": "neg-w-call",
+# Procedure elements (PT_*) -> the codes of tenders.procedure, so both formats say the same
+# thing; an element not listed is read by its name.
+_TED_PROCEDURES: dict[str, str] = {
+    "PT_INVOLVING_NEGOTIATION": Procedure.NEGOTIATED_WITH_CALL,  # F21/F22 social regimes
+    "PT_OPEN": Procedure.OPEN,
+    "PT_RESTRICTED": Procedure.RESTRICTED,
+    "PT_COMPETITIVE_NEGOTIATION": Procedure.NEGOTIATED_WITH_CALL,
+    "PT_NEGOTIATED_WITH_PRIOR_CALL": Procedure.NEGOTIATED_WITH_CALL,
+    "PT_COMPETITIVE_DIALOGUE": Procedure.COMPETITIVE_DIALOGUE,
+    "PT_INNOVATION_PARTNERSHIP": Procedure.INNOVATION,
+    "PT_NEGOTIATED_WITHOUT_PUBLICATION": Procedure.NEGOTIATED_WITHOUT_CALL,
+    "PT_AWARD_CONTRACT_WITHOUT_CALL": Procedure.NEGOTIATED_WITHOUT_CALL,
+    "PT_AWARD_CONTRACT_WITHOUT_PUBLICATION": Procedure.NEGOTIATED_WITHOUT_CALL,
+    "PT_AWARD_CONTRACT_WITH_PRIOR_PUBLICATION": Procedure.NEGOTIATED_WITH_CALL,
 }
 # NOTICE TYPE attribute of the F21/F22/F23 forms.
 _TED_NOTICE_TYPES = {
@@ -126,7 +129,7 @@ def _ted_procedure(procedure: Element | None) -> str:
     for element in procedure.iter() if procedure is not None else ():
         name = local_name(element.tag)
         if name.startswith("PT_"):
-            return _TED_PROCEDURES.get(name, name[3:].lower())
+            return _TED_PROCEDURES.get(name) or procedure_code(name)
     return ""
 
 

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterable
 
 from tenders.model import Lot, NoticeKind, Tender
+from tenders.procedure import procedure_code
 from tenders.ted import SOURCE, TedAPIError, TedParseError, notice_url
 from tenders.ted.reservation import has_social_clause, reservation
 from tenders.ted.values import (
@@ -149,7 +150,7 @@ def parse_search_result(item: dict) -> Tender:
         published=published[0] if published else None,
         deadline=min(deadlines, default=None),
         estimated_value=value,
-        procedure=first_value(item.get("procedure-type")),
+        procedure=procedure_code(first_value(item.get("procedure-type"))),
         lots=lots,
         reserved=reservation(reserved_codes, [title, description]),
         social_clause="opp" in social or has_social_clause([title, description]),

@@ -32,7 +32,7 @@ def make_tender(session: Session, *, now: datetime, number: int | None = None,
         source="boamp", source_id=f"27-{number}", title=title or f"Nettoyage des écoles {number}",
         buyer="Ville de Lyon", description="Entretien des locaux scolaires.",
         cpv_codes=["90910000"], departements=["69"], deadline=now + timedelta(days=deadline_days),
-        estimated_value=value, procedure="Procédure adaptée", url=url, status=status,
+        estimated_value=value, procedure="adapted", url=url, status=status,
         content_hash=f"h{number}", needs_matching=False, first_seen=now, updated_at=now)
     session.add(tender)
     session.flush()
