@@ -23,7 +23,8 @@ code_departement…) and two JSON *strings*: `gestion` (BOAMP's management block
 - `{"EFORMS": {"ContractNotice" | "ContractAwardNotice" | …: <eForms UBL as JSON, keys
   "cac:…"/"cbc:…", attributes "@…", text "#text">}}`.
 All are the XML converted the xmltodict way: an element repeated becomes a list, once a dict, an
-empty element "". So every path below is read through `_list`/`_text`, which accept each form.
+empty element "". So every path is read through `tree.as_list`/`tree.text_of`, which accept each
+form.
 The paths for the v230 shape are checked against the real samples in ../shared/data/boamp; the
 FNSimple/MAPA/DSP/EFORMS paths follow public parsers of the same API and the eForms SDK, and the
 CPV codes are also collected wherever the known CPV keys occur, so a path that moves does not
@@ -46,8 +47,10 @@ Choices (each also said where it is made):
   objective `opp`, or the words of a clause sociale anywhere in the notice;
 - refers_to (rectificatifs, cancellations, awards): the `annonce_lie`/`annonces_anterieures`
   fields, else the first earlier notice of the management block (the initial call for tenders);
+- procedure: a code of `tenders.procedure` (BOAMP's label, else its enumeration, else the form's);
 - ted_ref: a TED publication number found in the notice, in TED's canonical form "89000-2015"
-  (as `tenders.ted` stores it), so that the store can merge the two copies of one tender.
+  (`tenders.ted_ref`, as `tenders.ted` stores it), so that the store can merge the two copies of
+  one tender.
 """
 
 

@@ -17,9 +17,11 @@ Choices worth knowing (each is also said where it is made):
 - `source_id` is the TED publication number in canonical form, "91489-2019": the OJ S number
   without leading zeros, a dash, the year. TED writes the same number "00091489-2019" in eForms,
   "091489-2019" in TED-export and "2019/S 040-091489" in the OJ reference, and the search API
-  writes "91489-2019"; `normalise_publication_number` maps all of them to one form so that a
-  notice read from XML and from the API is the same tender. A notice not yet published (no
+  writes "91489-2019"; `tenders.ted_ref.normalise_ted_ref` maps all of them to one form so that
+  a notice read from XML and from the API is the same tender. A notice not yet published (no
   publication number, e.g. the eForms SDK examples) falls back to its eForms notice id (a UUID).
+- `procedure`: the eForms procedure code (`tenders.procedure`); TED-export's PT_* elements are
+  mapped onto it.
 - `refers_to`: for a change notice, the changed notice's eForms id (UUID, version suffix dropped);
   for an award notice, the earlier notice it cites (publication number, or eForms id).
 - `deadline`: the earliest deadline for tenders over the lots (the first date a bidder must
