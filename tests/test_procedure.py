@@ -96,7 +96,7 @@ def test_stored_labels_become_codes_and_their_notices_are_not_changes(empty_db_u
     records = {record["idweb"]: record for record in answer["results"]}
     same, changed = parse_record(records["15-29477"]), parse_record(records["15-31001"])
     assert (same.procedure, changed.procedure) == ("open", "open")
-    upgrade(empty_db_url, "0002")
+    upgrade(empty_db_url, "0003")
     engine = make_engine(empty_db_url)
     try:
         with session_scope(engine) as session:  # what the former readers stored

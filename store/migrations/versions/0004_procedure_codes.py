@@ -13,8 +13,8 @@ sight, changing their tender only if the notice says something new.
 
 Downgrade keeps the codes: the older code reads them as any other text.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 import sqlalchemy as sa
 from alembic import op
@@ -22,8 +22,8 @@ from alembic import op
 from tenders.procedure import procedure_code
 from tenders.store import REHASH
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
