@@ -15,7 +15,7 @@ from sqlmodel import Session
 from bot import jobs
 from bot.app import build_application
 from bot.settings import load_settings
-from store import members
+from conversations.profile_fields import save_diagnostic
 from store.alert_models import Delivery, DeliveryKind, Interest
 from store.db import session_scope
 from store.tender_models import MatchRow, TenderRow
@@ -107,7 +107,7 @@ def test_last_run_survives_in_the_database(engine):
 
 def make_member(engine, user_id: int) -> int:
     with session_scope(engine) as session:
-        _structure, member = members.save_diagnostic(
+        _structure, member = save_diagnostic(
             session, telegram_user_id=user_id, chat_id=user_id, language="fr", answers=ANSWERS)
         return member.id
 
