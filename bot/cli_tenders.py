@@ -163,9 +163,9 @@ def _cmd_tenders_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_match(args: argparse.Namespace) -> int:
+    from alerts.match_job import run_matching
     from bot.settings import get_settings
     from store.db import session_scope
-    from tenders.match_job import run_matching
 
     lang = cli_language()
     _ = gettext_for(lang)

@@ -113,7 +113,7 @@ def ingest(engine, path: Path) -> None:
 
 
 def match(engine, now: datetime) -> None:
-    from tenders.match_job import run_matching
+    from alerts.match_job import run_matching
 
     with session_scope(engine) as session:
         run_matching(session, tz=PARIS, now=now)
