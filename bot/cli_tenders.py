@@ -195,8 +195,8 @@ def _cmd_match(args: argparse.Namespace) -> int:
 
 
 def _cmd_import_structures(args: argparse.Namespace) -> int:
+    from conversations.structures_import import ImportFileError, import_structures, read_text
     from store.db import session_scope
-    from store.structures_import import ImportFileError, import_structures, read_text
 
     lang = cli_language()
     _ = gettext_for(lang)

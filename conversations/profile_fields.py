@@ -10,7 +10,7 @@ from typing import Any
 from sqlmodel import Session
 
 from conversations.choices import CAPACITY_MAX_VALUE
-from conversations.diagnostic import keywords_from_activities
+from conversations.diagnostic import company_confirmed, keywords_from_activities, wants_email
 from conversations.questions import Answers
 from conversations.readiness import readiness_score
 from reference.families import SIAE_FAMILIES
@@ -19,17 +19,15 @@ from store.models import AlertPreference, Member, Structure
 
 DEFAULT_RHYTHM = "instant"
 DEFAULT_CHANNEL = "telegram"
-EMAIL_CHANNELS = ("email", "both")
 
 
 def structure_fields(answers: Answers) -> dict[str, Any]:
     """Structure columns from diagnostic answers (only the keys present)."""
     fields: dict[str, Any] = {}
     company = answers.get("company") or {}
-    confirmed = answers.get("company_status") == "found" and answers.get("company_ok") == "yes"
     if "siret" in answers:
         fields["siret"] = None if answers["siret"] in (None, "none") else answers["siret"]
-    if confirmed:
+    if company_confirmed(answers):
         fields.update(name=company.get("name") or answers.get("name") or "",
                       legal_form=company.get("legal_form"), naf=company.get("naf"),
                       is_ess=bool(company.get("is_ess")), is_siae=bool(company.get("is_siae")),
@@ -65,7 +63,7 @@ def structure_fields(answers: Answers) -> dict[str, Any]:
 
 def alert_email(answers: Answers) -> str | None:
     """The address alerts go to: only kept when the member chose an email channel."""
-    return answers.get("email") if answers.get("channel") in EMAIL_CHANNELS else None
+    return answers.get("email") if wants_email(answers) else None
 
 
 def answers_from_profile(structure: Structure, member: Member,
