@@ -89,8 +89,9 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
             if args.file:
                 report = ingest_files(engine, args.source, Path(args.file), progress=bar.update)
             else:
-                report = asyncio.run(ingest_fetch(engine, get_settings(), args.source,
-                                                  args.since, progress=bar.update))
+                url = get_settings().tender_api_url(args.source)
+                report = asyncio.run(ingest_fetch(engine, url, args.source, args.since,
+                                                  progress=bar.update))
         except IngestError as exc:
             print(_("Ingestion stopped: {error}").format(error=exc), file=sys.stderr)
             return 1
