@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlmodel import Session
 
+from alerts.outbox import TELEGRAM
+from alerts.policy import INSTANT
 from conversations.choices import CAPACITY_MAX_VALUE
 from conversations.diagnostic import company_confirmed, keywords_from_activities, wants_email
 from conversations.questions import Answers
@@ -17,8 +19,8 @@ from reference.families import SIAE_FAMILIES
 from store import members
 from store.models import AlertPreference, Member, Structure
 
-DEFAULT_RHYTHM = "instant"
-DEFAULT_CHANNEL = "telegram"
+DEFAULT_RHYTHM = INSTANT
+DEFAULT_CHANNEL = TELEGRAM
 
 
 def structure_fields(answers: Answers) -> dict[str, Any]:
