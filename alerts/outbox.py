@@ -2,7 +2,7 @@
 
 - `enqueue_for_match`: a new match → one delivery per member of the structure and per channel:
   kind `alert` (instant rhythm) or `digest_item` (daily/weekly), due when alerts.policy says.
-  Called from tenders.match_job.on_match, in the matching transaction.
+  Called from alerts.match_job.on_match, in the matching transaction.
 - `enqueue_updates`: tenders matched again after a rectificatif → an `update` to every member
   who was *sent* an alert, digest or update about it, when a field they were shown changed
   (title, buyer, deadline, value, lots, place, reserved, social clause, link). One update per

@@ -42,8 +42,14 @@ if not __package__:
 
 from matching.engine import brute_force_match, is_open  # noqa: E402
 from matching.index import ProfileIndex  # noqa: E402
-from matching.profile import DISABILITY_FAMILIES, SIAE_FAMILIES, Profile  # noqa: E402
+from matching.profile import Profile  # noqa: E402
 from reference.cpv import all_cpv, cpv_get, cpv_level  # noqa: E402
+from reference.families import (  # noqa: E402
+    DISABILITY_FAMILIES,
+    FAMILY_CODES,
+    RESERVED_FAMILIES,
+    SIAE_FAMILIES,
+)
 from reference.geography import all_departements, all_regions  # noqa: E402
 from reference.text import STOPWORDS, fold  # noqa: E402
 from tenders.model import Lot, NoticeKind, Reserved, Tender  # noqa: E402
@@ -56,7 +62,7 @@ T = TypeVar("T")
 ESS_DIVISIONS = (
     "77 90 45 55 79 85 80 98 50 60 18 15 39 72 92 71 63 64 03 44 37 33 22 19 70 75 73".split()
 )
-OTHER_FAMILIES = ("association", "scop", "scic", "geiq", "esus", "independent", None)
+OTHER_FAMILIES = (*(code for code in FAMILY_CODES if code not in RESERVED_FAMILIES), None)
 GENERIC_LABELS = 10  # a word in more CPV labels than this is not drawn as a keyword
 TITLE_OPENINGS = (
     "Marché de",

@@ -148,7 +148,8 @@ def build_application(settings: Settings, engine: Engine | None = None,
         builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
     application = builder.build()
     application.bot_data["engine"] = engine
-    application.bot_data["settings"] = settings
+    application.bot_data["settings"] = settings  # read by bot/ only; handlers get values:
+    application.bot_data["timezone"] = settings.timezone
     application.bot_data["services"] = Services(
         company_lookup=CompanyLookup(settings.COMPANY_API_URL))
     commands.register(application)

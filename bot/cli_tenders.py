@@ -89,8 +89,9 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
             if args.file:
                 report = ingest_files(engine, args.source, Path(args.file), progress=bar.update)
             else:
-                report = asyncio.run(ingest_fetch(engine, get_settings(), args.source,
-                                                  args.since, progress=bar.update))
+                url = get_settings().tender_api_url(args.source)
+                report = asyncio.run(ingest_fetch(engine, url, args.source, args.since,
+                                                  progress=bar.update))
         except IngestError as exc:
             print(_("Ingestion stopped: {error}").format(error=exc), file=sys.stderr)
             return 1
@@ -163,9 +164,9 @@ def _cmd_tenders_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_match(args: argparse.Namespace) -> int:
+    from alerts.match_job import run_matching
     from bot.settings import get_settings
     from store.db import session_scope
-    from tenders.match_job import run_matching
 
     lang = cli_language()
     _ = gettext_for(lang)
@@ -195,8 +196,8 @@ def _cmd_match(args: argparse.Namespace) -> int:
 
 
 def _cmd_import_structures(args: argparse.Namespace) -> int:
+    from conversations.structures_import import ImportFileError, import_structures, read_text
     from store.db import session_scope
-    from store.structures_import import ImportFileError, import_structures, read_text
 
     lang = cli_language()
     _ = gettext_for(lang)

@@ -1,7 +1,7 @@
 """The scheduled jobs of `centrale run`, on PTB's JobQueue (APScheduler).
 
 - **ingestion** every 30 minutes: BOAMP then TED (tenders.ingest.ingest_fetch, from each source's
-  cursor), then **matching** right after (tenders.match_job.run_matching, which writes the alerts'
+  cursor), then **matching** right after (alerts.match_job.run_matching, which writes the alerts'
   deliveries, updates and cancellations in its transaction). The whole run is blocking work (HTTP
   pages then database writes): it runs in a worker thread, with its own event loop for the
   fetch, so the bot keeps answering meanwhile.
@@ -114,15 +114,15 @@ def ingest_and_match(engine: Engine, settings, now: datetime | None = None, *,
                      fetch: Fetch | None = None) -> IngestRun:
     """Fetch every source (one failing does not stop the others), then match what is new or
     changed. Blocking: call it in a thread."""
+    from alerts.match_job import run_matching
     from tenders.ingest import IngestError, ingest_fetch
-    from tenders.match_job import run_matching
 
     fetch = fetch or ingest_fetch
     reports: dict[str, dict] = {}
     errors: dict[str, str] = {}
     for source in sources:
         try:
-            report = asyncio.run(fetch(engine, settings, source))
+            report = asyncio.run(fetch(engine, settings.tender_api_url(source), source))
             reports[source] = report.to_dict() if hasattr(report, "to_dict") else {}
         except IngestError as exc:
             log.warning("ingestion of %s failed: %s", source, exc)

@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     def timezone(self) -> ZoneInfo:
         return ZoneInfo(self.CENTRALE_TIMEZONE)
 
+    def tender_api_url(self, source: str) -> str:
+        """The API of a tender source ("boamp" or "ted")."""
+        return {"boamp": self.BOAMP_API_URL, "ted": self.TED_API_URL}[source]
+
     @property
     def advisor_ids(self) -> set[int]:
         return {int(p.strip()) for p in self.CENTRALE_ADVISORS.split(",") if p.strip().isdigit()}

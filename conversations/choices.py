@@ -3,25 +3,26 @@
 from __future__ import annotations
 
 from locales import N_
+from reference import families
 
-FAMILIES: dict[str, str] = {
-    "association": N_("Association"),
-    "scop": N_("SCOP"),
-    "scic": N_("SCIC"),
-    "siae_aci": N_("SIAE – ACI (workshop)"),
-    "siae_ei": N_("SIAE – EI (enterprise)"),
-    "siae_etti": N_("SIAE – ETTI (temp work)"),
-    "siae_ai": N_("SIAE – AI (intermediary)"),
-    "siae_eiti": N_("SIAE – EITI (independents)"),
-    "ea": N_("EA (adapted enterprise)"),
-    "esat": N_("ESAT"),
-    "geiq": N_("GEIQ"),
-    "esus": N_("ESUS company"),
-    "independent": N_("Independent / micro"),
+# Labels of the family codes of reference/families.py (which defines them and their groups).
+_FAMILY_LABELS: dict[str, str] = {
+    families.ASSOCIATION: N_("Association"),
+    families.SCOP: N_("SCOP"),
+    families.SCIC: N_("SCIC"),
+    families.SIAE_ACI: N_("SIAE – ACI (workshop)"),
+    families.SIAE_EI: N_("SIAE – EI (enterprise)"),
+    families.SIAE_ETTI: N_("SIAE – ETTI (temp work)"),
+    families.SIAE_AI: N_("SIAE – AI (intermediary)"),
+    families.SIAE_EITI: N_("SIAE – EITI (independents)"),
+    families.EA: N_("EA (adapted enterprise)"),
+    families.ESAT: N_("ESAT"),
+    families.GEIQ: N_("GEIQ"),
+    families.ESUS: N_("ESUS company"),
+    families.INDEPENDENT: N_("Independent / micro"),
 }
-
-SIAE_TYPES = {"ACI": "siae_aci", "EI": "siae_ei", "ETTI": "siae_etti", "AI": "siae_ai",
-              "EITI": "siae_eiti", "EA": "ea", "ESAT": "esat"}
+# Every code, in the reference order; a code without a label fails here, at import.
+FAMILIES: dict[str, str] = {code: _FAMILY_LABELS[code] for code in families.FAMILY_CODES}
 
 HEADCOUNT: dict[str, str] = {
     "1-4": N_("1 to 4 people"),
@@ -96,15 +97,15 @@ YES_NO: dict[str, str] = {"yes": N_("Yes"), "no": N_("No")}
 
 def family_from_company(legal_form: str | None, siae_type: str | None) -> str | None:
     """A suggestion of family from the company register (the member confirms it)."""
-    if siae_type and siae_type.upper() in SIAE_TYPES:
-        return SIAE_TYPES[siae_type.upper()]
+    if family := families.family_for_type(siae_type):
+        return family
     if not legal_form:
         return None
     if legal_form.startswith("92"):
-        return "association"
+        return families.ASSOCIATION
     if legal_form in {"5458", "5558", "5658"}:  # SCOP as SARL, SA with board, SA with directorate
-        return "scop"
+        return families.SCOP
     # SCIC have no code of their own ("other cooperative" 5460/5560/5660): the member picks it.
     if legal_form == "1000":
-        return "independent"
+        return families.INDEPENDENT
     return None

@@ -205,10 +205,14 @@ EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0
                       r"[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 
 
+def is_email_address(text: str) -> bool:
+    return bool(EMAIL_RE.match(text)) and ".." not in text
+
+
 def validate_email(text: str, answers: Answers, services: Services) -> str:
     address = text.strip()
     _too_long(address, 254)
-    if not EMAIL_RE.match(address) or ".." in address:
+    if not is_email_address(address):
         raise Invalid(N_("This email address does not look right. Type it again, for example: "
                          "contact@mon-association.fr"))
     return address.lower()

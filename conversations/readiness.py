@@ -12,15 +12,13 @@ from __future__ import annotations
 
 from conversations.questions import Answers
 from locales import N_
+from reference.families import RESERVED_FAMILIES
 
 READINESS_POINTS = {
     "urssaf": 15, "tax": 15, "kbis": 10, "insurance": 10, "dume": 10, "references": 10,
     "esignature": 5, "platforms": 5,
 }
 EXPERIENCE_POINTS = {"never": 0, "answered": 8, "won_private": 14, "won_public": 20}
-
-RESERVED_FAMILIES = {"siae_aci", "siae_ei", "siae_etti", "siae_ai", "siae_eiti", "ea", "esat"}
-
 
 def readiness_score(answers: Answers) -> int:
     items = set(answers.get("readiness") or [])

@@ -34,8 +34,8 @@ def _now() -> datetime:
 
 
 def _tz(context: ContextTypes.DEFAULT_TYPE) -> ZoneInfo:
-    settings = context.application.bot_data.get("settings")
-    return settings.timezone if settings is not None else ZoneInfo("Europe/Paris")
+    """CENTRALE_TIMEZONE, put in bot_data by bot.app (an Application built without it: Paris)."""
+    return context.application.bot_data.get("timezone") or ZoneInfo("Europe/Paris")
 
 
 def _toast(text: str | None) -> str | None:

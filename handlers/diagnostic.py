@@ -21,6 +21,7 @@ from telegram.ext import (
     filters,
 )
 
+from conversations import profile_fields
 from conversations.driver import (
     DIAGNOSTIC,
     FLOW,
@@ -47,7 +48,7 @@ def _driver(context: ContextTypes.DEFAULT_TYPE, update: Update) -> DiagnosticDri
     async def save_all(answers: Answers, lang: str) -> None:
         consent = answers.get("consent_at")
         consent_at = datetime.fromisoformat(consent) if consent else None
-        await in_db(context, lambda s: members.save_diagnostic(
+        await in_db(context, lambda s: profile_fields.save_diagnostic(
             s, telegram_user_id=user.id, chat_id=chat.id, language=lang, answers=answers,
             consent_at=consent_at))
 
@@ -55,7 +56,7 @@ def _driver(context: ContextTypes.DEFAULT_TYPE, update: Update) -> DiagnosticDri
         def work(session):
             member = members.member_by_telegram(session, user.id)
             if member:
-                members.update_profile(session, member, answers)
+                profile_fields.update_profile(session, member, answers)
         await in_db(context, work)
 
     return DiagnosticDriver(context.application.bot_data["services"], save_all, save_one)
@@ -233,7 +234,7 @@ async def show_profile(update: Update, context: ContextTypes.DEFAULT_TYPE) -> ob
         member = members.member_by_telegram(session, user_id)
         if member is None or member.structure_id is None:
             return None
-        return members.load_answers(session, member)
+        return profile_fields.load_answers(session, member)
 
     loaded = await in_db(context, load)
     if loaded is None:
@@ -257,7 +258,7 @@ async def edit_profile(update: Update, context: ContextTypes.DEFAULT_TYPE) -> ob
 
     def load(session):
         member = members.member_by_telegram(session, user_id)
-        return members.load_answers(session, member) if member and member.structure_id else None
+        return profile_fields.load_answers(session, member) if member and member.structure_id else None
 
     loaded = await in_db(context, load)
     if loaded is None or key not in FLOW.by_key:

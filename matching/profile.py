@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Families eligible for contracts reserved under L2113-13 (insertion) and L2113-12 (disability).
-SIAE_FAMILIES = frozenset({"siae_aci", "siae_ei", "siae_etti", "siae_ai", "siae_eiti"})
-DISABILITY_FAMILIES = frozenset({"ea", "esat"})
+from reference.families import DISABILITY_FAMILIES, SIAE_FAMILIES
 
 
 @dataclass(frozen=True, slots=True)
 class Profile:
     structure_id: int
     name: str
-    family: str | None = None  # values of conversations.choices.FAMILIES, e.g. "siae_aci", "ea"
+    family: str | None = None  # reference.families codes, e.g. "siae_aci", "ea"
     cpv_codes: tuple[str, ...] = ()  # 8-digit codes, any level ("77300000")
     departements: tuple[str, ...] = ()
     all_france: bool = False

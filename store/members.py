@@ -1,4 +1,5 @@
-"""Members and their structures: create from the diagnostic, read back, export, erase."""
+"""Members and their structures: store the values given, read back, export, erase. Which columns
+a diagnostic stands for is conversations.profile_fields' to say."""
 
 from __future__ import annotations
 
@@ -17,79 +18,13 @@ def member_by_telegram(session: Session, telegram_user_id: int) -> Member | None
     return session.exec(select(Member).where(Member.telegram_user_id == telegram_user_id)).first()
 
 
-def structure_fields(answers: dict[str, Any]) -> dict[str, Any]:
-    """Structure columns from diagnostic answers (only the keys present)."""
-    from conversations.choices import CAPACITY_MAX_VALUE, SIAE_TYPES
-    from conversations.diagnostic import keywords_from_activities
-    from conversations.readiness import readiness_score
-
-    fields: dict[str, Any] = {}
-    company = answers.get("company") or {}
-    confirmed = answers.get("company_status") == "found" and answers.get("company_ok") == "yes"
-    if "siret" in answers:
-        fields["siret"] = None if answers["siret"] in (None, "none") else answers["siret"]
-    if confirmed:
-        fields.update(name=company.get("name") or answers.get("name") or "",
-                      legal_form=company.get("legal_form"), naf=company.get("naf"),
-                      is_ess=bool(company.get("is_ess")), is_siae=bool(company.get("is_siae")),
-                      siae_type=company.get("siae_type"))
-    elif "name" in answers:
-        fields["name"] = answers["name"]
-    if "family" in answers:
-        fields["family"] = answers["family"]
-        if answers["family"] in set(SIAE_TYPES.values()) - {"ea", "esat"}:
-            fields["is_siae"] = True
-    if "activities" in answers:
-        fields["keywords"] = keywords_from_activities(answers["activities"])
-    if "cpv" in answers:
-        fields["cpv_codes"] = list(answers["cpv"] or [])
-    if "area" in answers and answers["area"]:
-        fields["all_france"] = bool(answers["area"].get("all_france"))
-        fields["departements"] = list(answers["area"].get("departements") or [])
-    for key, column in (("headcount", "headcount_band"), ("turnover", "turnover_band"),
-                        ("experience", "experience")):
-        if key in answers:
-            fields[column] = answers[key]
-    if "capacity" in answers:
-        fields["capacity_band"] = answers["capacity"]
-        fields["max_contract_value"] = CAPACITY_MAX_VALUE.get(answers["capacity"] or "")
-    if "readiness" in answers:
-        fields["readiness"] = list(answers["readiness"] or [])
-    if "consortium" in answers:
-        fields["consortium_roles"] = list(answers["consortium"] or [])
-    if "readiness" in answers or "experience" in answers:
-        fields["readiness_score"] = readiness_score(answers)
-    return fields
-
-
-def answers_from_profile(structure: Structure, member: Member,
-                         prefs: AlertPreference | None) -> dict[str, Any]:
-    """The diagnostic answers a stored profile stands for (to show and edit it)."""
-    answers: dict[str, Any] = {
-        "siret": structure.siret or "none", "name": structure.name, "family": structure.family,
-        "activities": ", ".join(structure.keywords), "cpv": list(structure.cpv_codes),
-        "area": {"all_france": structure.all_france,
-                 "departements": list(structure.departements)},
-        "headcount": structure.headcount_band, "turnover": structure.turnover_band,
-        "capacity": structure.capacity_band, "experience": structure.experience,
-        "readiness": list(structure.readiness), "consortium": list(structure.consortium_roles),
-        "company_status": "none",
-        # Given when the profile was made; the profile cannot exist without them.
-        "consent": "yes", "ess_principles": "yes",
-    }
-    if prefs:
-        answers.update(rhythm=prefs.rhythm, channel=prefs.channel)
-    if member.email:
-        answers["email"] = member.email
-    return answers
-
-
-def save_diagnostic(session: Session, *, telegram_user_id: int | None, chat_id: int | None,
-                    language: str, answers: dict[str, Any],
-                    consent_at: datetime | None = None) -> tuple[Structure, Member]:
-    """Create (or replace) the member's structure and preferences from a completed diagnostic."""
+def save_profile(session: Session, *, telegram_user_id: int | None, chat_id: int | None,
+                 language: str, fields: dict[str, Any], rhythm: str, channel: str,
+                 email: str | None = None,
+                 consent_at: datetime | None = None) -> tuple[Structure, Member]:
+    """Create (or replace) the member's structure with `fields` (structure columns) and its alert
+    preferences. The structure is the one with the same SIRET, else the member's own, else new."""
     member = member_by_telegram(session, telegram_user_id) if telegram_user_id else None
-    fields = structure_fields(answers)
     structure = None
     if fields.get("siret"):
         structure = session.exec(select(Structure).where(Structure.siret == fields["siret"])).first()
@@ -108,38 +43,46 @@ def save_diagnostic(session: Session, *, telegram_user_id: int | None, chat_id: 
     member.language = language
     member.consent_data_at = consent_at or utcnow()
     member.telegram_active = True
-    email = answers.get("email") if answers.get("channel") in ("email", "both") else None
     if email:
         member.email = email
         member.consent_email_at = member.consent_email_at or utcnow()
     session.add(member)
     session.flush()
-    prefs = session.exec(select(AlertPreference).where(
-        AlertPreference.member_id == member.id)).first() or AlertPreference(member_id=member.id)
-    prefs.rhythm = answers.get("rhythm") or "instant"
-    prefs.channel = answers.get("channel") or "telegram"
+    prefs = preferences(session, member) or AlertPreference(member_id=member.id)
+    prefs.rhythm, prefs.channel = rhythm, channel
     session.add(prefs)
     return structure, member
 
 
-def update_profile(session: Session, member: Member, answers: dict[str, Any]) -> None:
-    """Apply edited answers (from /profil) to the stored profile and preferences."""
+def update_profile(session: Session, member: Member, fields: dict[str, Any], *,
+                   rhythm: str | None = None, channel: str | None = None,
+                   email: str | None = None) -> None:
+    """Write `fields` (structure columns) to the member's structure; a preference given as None
+    is kept; a new email address records a new consent."""
     structure = session.get(Structure, member.structure_id) if member.structure_id else None
     if structure is not None:
-        for column, value in structure_fields(answers).items():
+        for column, value in fields.items():
             setattr(structure, column, value)
         structure.updated_at = utcnow()
         session.add(structure)
-    prefs = session.exec(select(AlertPreference).where(
-        AlertPreference.member_id == member.id)).first() or AlertPreference(member_id=member.id)
-    prefs.rhythm = answers.get("rhythm") or prefs.rhythm
-    prefs.channel = answers.get("channel") or prefs.channel
+    prefs = preferences(session, member) or AlertPreference(member_id=member.id)
+    prefs.rhythm = rhythm or prefs.rhythm
+    prefs.channel = channel or prefs.channel
     session.add(prefs)
-    email = answers.get("email") if answers.get("channel") in ("email", "both") else None
     if email and email != member.email:
         member.email = email
         member.consent_email_at = utcnow()
     session.add(member)
+
+
+def preferences(session: Session, member: Member) -> AlertPreference | None:
+    return session.exec(select(AlertPreference).where(
+        AlertPreference.member_id == member.id)).first()
+
+
+def profile_rows(session: Session, member: Member) -> tuple[Structure, AlertPreference | None]:
+    """The member's structure and alert preferences (the member has a structure)."""
+    return session.get(Structure, member.structure_id), preferences(session, member)
 
 
 def set_language(session: Session, telegram_user_id: int, language: str) -> None:
@@ -155,8 +98,7 @@ def export_member(session: Session, member: Member) -> dict[str, Any]:
         return json.loads(obj.model_dump_json()) if obj is not None else None
 
     structure = session.get(Structure, member.structure_id) if member.structure_id else None
-    prefs = session.exec(select(AlertPreference).where(
-        AlertPreference.member_id == member.id)).first()
+    prefs = preferences(session, member)
     return {"member": row(member), "structure": row(structure), "alert_preferences": row(prefs),
             "exported_at": utcnow().isoformat()}
 
@@ -206,14 +148,6 @@ def _delete_referencing(session: Session, table_name: str, row_id: int) -> None:
         for fk in table.foreign_keys:
             if fk.column.table.name == table_name and fk.column.name == "id":
                 session.exec(delete(table).where(fk.parent == row_id))
-
-
-def load_answers(session: Session, member: Member) -> tuple[dict[str, Any], int | None]:
-    """The member's stored profile as diagnostic answers, with its readiness score."""
-    structure = session.get(Structure, member.structure_id)
-    prefs = session.exec(select(AlertPreference).where(
-        AlertPreference.member_id == member.id)).first()
-    return answers_from_profile(structure, member, prefs), structure.readiness_score
 
 
 def seed_advisors(session: Session, telegram_ids: Iterable[int], emails: Iterable[str]) -> int:

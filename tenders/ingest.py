@@ -4,7 +4,7 @@ Two ways in, one way through (`upsert_tenders`):
 - `ingest_files(engine, source, path)`: a saved API answer (JSON: BOAMP `{total_count, results}`
   or a list of records; TED `{notices: [...]}` or a list), a notice (XML: BOAMP `<ANNONCE>`,
   TED eForms or TED-export), or a directory of those. The whole pipeline runs offline this way.
-- `ingest_fetch(engine, settings, source, since)`: the source's API from `since` (default: the
+- `ingest_fetch(engine, api_url, source, since)`: the source's API from `since` (default: the
   stored cursor, else the last two days), stored page by page (one transaction per chunk, so a
   long run interrupted keeps what it stored; re-running is harmless, storing is idempotent). The
   cursor (`ingest_cursors`) moves to the latest publication date stored; files never move it.
@@ -182,14 +182,14 @@ def default_since(engine: Engine, source: str, today: date | None = None) -> dat
     return cursor or (today or datetime.now(UTC).date()) - timedelta(days=DEFAULT_DAYS)
 
 
-def _raw_records(source: str, client, settings, since: date) -> AsyncIterator[dict]:
+def _raw_records(source: str, client, api_url: str, since: date) -> AsyncIterator[dict]:
     if source == "boamp":
         from tenders.boamp.client import fetch_since
 
-        return fetch_since(client, settings.BOAMP_API_URL, since)
+        return fetch_since(client, api_url, since)
     from tenders.ted.client import search_since
 
-    return search_since(client, settings.TED_API_URL, since)
+    return search_since(client, api_url, since)
 
 
 def _api_errors() -> tuple[type[Exception], ...]:
@@ -212,7 +212,7 @@ async def _chunks(records: AsyncIterator[dict], size: int) -> AsyncIterator[list
 
 async def ingest_fetch(
     engine: Engine,
-    settings,
+    api_url: str,
     source: str,
     since: date | None = None,
     *,
@@ -220,7 +220,8 @@ async def ingest_fetch(
     progress: Progress | None = None,
     chunk_size: int = FETCH_CHUNK,
 ) -> IngestReport:
-    """Fetch the source's API from `since` (default: cursor, else two days ago) and store."""
+    """Fetch the source's API at `api_url` (BOAMP_API_URL or TED_API_URL, from the caller's
+    settings) from `since` (default: cursor, else two days ago) and store."""
     import httpx
 
     _check_source(source)
@@ -231,7 +232,7 @@ async def ingest_fetch(
         follow_redirects=True,
     )
     try:
-        async for chunk in _chunks(_raw_records(source, client, settings, report.since),
+        async for chunk in _chunks(_raw_records(source, client, api_url, report.since),
                                    chunk_size):
             tenders, skipped = parse_records(source, chunk)
             report.summary.skipped.extend(skipped)

@@ -16,6 +16,7 @@ from alerts.policy import Schedule, is_quiet
 from alerts.preferences import parse_pause_days
 from alerts.reminders import due_reminder, enqueue_reminders
 from channels import telegram
+from conversations.profile_fields import save_diagnostic
 from store import members
 from store.alert_models import Delivery, DeliveryKind, Interest
 from store.db import session_scope
@@ -35,7 +36,7 @@ ANSWERS = {
 
 def make_member(engine, user_id: int, lang: str = "en", answers=ANSWERS) -> int:
     with session_scope(engine) as session:
-        _structure, member = members.save_diagnostic(
+        _structure, member = save_diagnostic(
             session, telegram_user_id=user_id, chat_id=user_id, language=lang, answers=answers)
         return member.id
 

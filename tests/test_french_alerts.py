@@ -15,7 +15,7 @@ from alerts.advisors import advisors_only_text, help_request_message
 from alerts.message import Intent, Request
 from alerts.preferences import SCREENS, pause_error
 from channels import telegram
-from store import members
+from conversations.profile_fields import save_diagnostic
 from store.db import session_scope
 from store.models import Member, Structure
 from tests.test_alert_actions import ANSWERS, make_tender
@@ -66,7 +66,7 @@ def test_alerts_digests_updates_cancellations_reminders(french):
 
 def test_preferences_screens_and_every_answer(engine, french):
     with session_scope(engine) as session:
-        _structure, member = members.save_diagnostic(
+        _structure, member = save_diagnostic(
             session, telegram_user_id=601, chat_id=601, language="fr",
             answers={**ANSWERS, "rhythm": "weekly"})
         member_id = member.id

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 from stdnum import luhn
 
+from conversations.structures_import import ImportFileError, import_structures
 from store.db import session_scope
 from store.models import Member, Structure
-from store.structures_import import ImportFileError, import_structures
 
 # What matters is the check: 73282932000074 has a valid Luhn key; 35600000000001 is La Poste,
 # whose SIREN 356000000 follows its own rule (the digit sum is a multiple of 5): not Luhn-valid.

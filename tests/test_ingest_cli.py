@@ -318,8 +318,7 @@ def test_since_must_be_a_date(cli, capsys):
 @respx.mock
 async def test_ingest_fetch_stores_page_by_page(engine, boamp_answer):
     respx.get(BOAMP_URL).mock(return_value=_boamp_page(boamp_answer["results"], 5))
-    settings = get_settings().model_copy(update={"BOAMP_API_URL": BOAMP_URL})
     seen = []
-    report = await ingest_fetch(engine, settings, "boamp", date(2015, 3, 1), chunk_size=2,
+    report = await ingest_fetch(engine, BOAMP_URL, "boamp", date(2015, 3, 1), chunk_size=2,
                                 progress=seen.append)
     assert seen == [2, 2, 1] and report.summary.new == 5 and report.records == 5

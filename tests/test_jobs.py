@@ -15,7 +15,7 @@ from sqlmodel import Session
 from bot import jobs
 from bot.app import build_application
 from bot.settings import load_settings
-from store import members
+from conversations.profile_fields import save_diagnostic
 from store.alert_models import Delivery, DeliveryKind, Interest
 from store.db import session_scope
 from store.tender_models import MatchRow, TenderRow
@@ -107,7 +107,7 @@ def test_last_run_survives_in_the_database(engine):
 
 def make_member(engine, user_id: int) -> int:
     with session_scope(engine) as session:
-        _structure, member = members.save_diagnostic(
+        _structure, member = save_diagnostic(
             session, telegram_user_id=user_id, chat_id=user_id, language="fr", answers=ANSWERS)
         return member.id
 
@@ -115,7 +115,7 @@ def make_member(engine, user_id: int) -> int:
 def fake_fetch(files: dict[str, object]):
     """An ingest_fetch that reads saved answers instead of the network; a source mapped to an
     exception fails with it."""
-    async def fetch(engine, settings, source):
+    async def fetch(engine, api_url, source):
         found = files[source]
         if isinstance(found, Exception):
             raise found
@@ -168,9 +168,9 @@ async def test_ingest_job_runs_in_a_thread_and_skips_overlaps(engine, settings, 
     threads = []
     inner = fake_fetch({"boamp": tmp_path / "mapa.json", "ted": tmp_path / "mapa.json"})
 
-    async def fetch(engine, settings, source):
+    async def fetch(engine, api_url, source):
         threads.append(threading.current_thread())
-        return await inner(engine, settings, "boamp")
+        return await inner(engine, api_url, "boamp")
 
     monkeypatch.setattr(tenders.ingest, "ingest_fetch", fetch)
     context = SimpleNamespace(application=SimpleNamespace(bot_data={

@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-import tenders.match_job as match_job
+import alerts.match_job as match_job
+from alerts.match_job import run_matching
+from alerts.profiles import load_profiles
 from store.db import session_scope
 from store.models import Member, Structure
-from store.profiles import load_profiles
 from store.tender_models import MatchRow, TenderRow
 from tenders.ingest import ingest_files
-from tenders.match_job import run_matching
 from tenders.model import Lot, NoticeKind, Tender
 from tenders.store import upsert_tenders
 

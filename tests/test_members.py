@@ -3,6 +3,7 @@
 from sqlalchemy import func, select, text
 from sqlmodel import Session
 
+from conversations import profile_fields
 from store import members
 from store.db import all_metadata, session_scope
 from store.models import AlertPreference, BotState, Member, Structure
@@ -21,7 +22,7 @@ ANSWERS = {
 
 def save(engine, user_id=42, answers=ANSWERS):
     with session_scope(engine) as session:
-        return members.save_diagnostic(session, telegram_user_id=user_id, chat_id=user_id,
+        return profile_fields.save_diagnostic(session, telegram_user_id=user_id, chat_id=user_id,
                                        language="fr", answers=answers)
 
 
@@ -54,11 +55,11 @@ def test_profile_round_trip_and_update(engine):
     save(engine)
     with session_scope(engine) as session:
         member = members.member_by_telegram(session, 42)
-        answers, score = members.load_answers(session, member)
+        answers, score = profile_fields.load_answers(session, member)
         assert score == 38 and answers["area"]["departements"] == ["75", "92"]
         answers["capacity"] = "250k-1m"
         answers["rhythm"] = "instant"
-        members.update_profile(session, member, answers)
+        profile_fields.update_profile(session, member, answers)
     with Session(engine) as session:
         structure = session.exec(select(Structure)).scalars().one()
         assert structure.max_contract_value == 1_000_000

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from alerts import claims
 from alerts.limiter import SharedRateLimiter
+from alerts.match_job import run_matching
 from alerts.outbox import (
     diff_snapshots,
     enqueue_cancellations,
@@ -26,7 +27,6 @@ from store.alert_models import Delivery, Interest
 from store.db import session_scope
 from store.models import AlertPreference, Member
 from store.tender_models import LotRow, MatchRow, TenderRow
-from tenders.match_job import run_matching
 from tests.workers.factory import ALWAYS, deliveries, make_match, make_member, make_tender
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -11,6 +11,13 @@ def test_defaults():
     assert settings.TELEGRAM_API_URL == "https://api.telegram.org/bot"
 
 
+def test_each_tender_source_has_its_api_url():
+    settings = load_settings(_env_file=None, BOAMP_API_URL="http://boamp.test/records",
+                             TED_API_URL="http://ted.test/search")
+    assert settings.tender_api_url("boamp") == "http://boamp.test/records"
+    assert settings.tender_api_url("ted") == "http://ted.test/search"
+
+
 @pytest.mark.parametrize("name, value", [
     ("DATABASE_URL", "mysql://x"),
     ("DATABASE_URL", "not a url"),

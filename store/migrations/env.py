@@ -1,3 +1,5 @@
+import os
+
 from alembic import context
 from sqlalchemy import pool
 from sqlmodel import create_engine
@@ -7,9 +9,13 @@ from store.db import all_metadata
 config = context.config
 target_metadata = all_metadata()
 if not config.get_main_option("sqlalchemy.url"):
-    from bot.settings import get_settings
-
-    config.set_main_option("sqlalchemy.url", get_settings().DATABASE_URL.replace("%", "%%"))
+    # The alembic command line (developers). The application passes its URL in (store.db.upgrade):
+    # only bot/ reads the settings, so no .env file is read here.
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        raise SystemExit("DATABASE_URL is not set: run DATABASE_URL=sqlite:///centrale.db "
+                         "alembic -c store/alembic.ini …")
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
 
 
 def run_migrations_offline() -> None:

@@ -20,9 +20,9 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from bot.app import seed_advisors
+from conversations.profile_fields import save_diagnostic
 from locales import format_amount, format_date
 from matching.reasons import Reason, render_reason
-from store import members
 from store.alert_models import Delivery, DeliveryKind, DeliveryStatus, Interest
 from store.db import session_scope
 from store.models import AlertPreference, Member
@@ -113,7 +113,7 @@ def ingest(engine, path: Path) -> None:
 
 
 def match(engine, now: datetime) -> None:
-    from tenders.match_job import run_matching
+    from alerts.match_job import run_matching
 
     with session_scope(engine) as session:
         run_matching(session, tz=PARIS, now=now)
@@ -138,7 +138,7 @@ async def centrale(centrale_bot, engine):
 def member(engine, user, *, lang: str = "en", **answers) -> int:
     """A member created directly (the diagnostic is not under test here)."""
     with session_scope(engine) as session:
-        _structure, row = members.save_diagnostic(
+        _structure, row = save_diagnostic(
             session, telegram_user_id=user.user_id, chat_id=user.chat_id, language=lang,
             answers={**ANSWERS, **answers})
         return row.id

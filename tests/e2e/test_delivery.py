@@ -30,6 +30,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 
 from alerts.channel import Outcome
 from alerts.claims import requeue_uncertain
+from alerts.match_job import run_matching
 from alerts.outbox import enqueue_for_match
 from alerts.runner import DeliveryRunner, WorkerConfig
 from channels.telegram import TelegramChannel, classify, make_bot
@@ -39,7 +40,6 @@ from store.db import session_scope
 from store.models import AlertPreference, Member
 from store.tender_models import TenderRow
 from tenders.ingest import ingest_files
-from tenders.match_job import run_matching
 from tests.workers.factory import (
     ALWAYS,
     deliveries,

@@ -44,8 +44,12 @@ from sqlmodel import Session
 from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, ValidationError
 from stdnum.fr import siret as siret_number
 
+from conversations.diagnostic import is_email_address
 from locales import N_, gettext_for
-from matching.profile import SIAE_FAMILIES
+from reference import families
+from reference.activities import normalise_naf
+from reference.cpv import cpv_get, normalise_cpv
+from reference.geography import normalise_departement, sort_departements
 from store.models import Member, Structure
 
 COLUMNS = ("siret", "name", "family", "departements", "cpv_codes", "keywords",
@@ -55,7 +59,6 @@ REQUIRED = ("siret", "name")
 ALL_FRANCE = {"all", "france", "toute la france", "tous", "*"}
 _TRUE = {"1", "yes", "y", "oui", "o", "true", "vrai", "x"}
 _FALSE = {"0", "no", "n", "non", "false", "faux", ""}
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class ImportFileError(Exception):
@@ -121,22 +124,18 @@ def _split(cell: str, delimiter: str) -> list[str]:
 
 
 def _family(cell: str) -> str | None:
-    from conversations.choices import FAMILIES, SIAE_TYPES
-
     value = cell.strip()
     if not value:
         return None
-    if value.lower() in FAMILIES:
+    if value.lower() in families.FAMILY_CODES:
         return value.lower()
-    if value.upper() in SIAE_TYPES:
-        return SIAE_TYPES[value.upper()]
+    if family := families.family_for_type(value):
+        return family
     raise _RowError(N_("unknown family “{family}” (for example: association, siae_aci, ea)"),
                     family=value)
 
 
 def _departements(cell: str, delimiter: str) -> tuple[bool, list[str]]:
-    from reference.geography import normalise_departement, sort_departements
-
     values = _split(cell, delimiter)
     if any(value.lower() in ALL_FRANCE for value in values):
         return True, []
@@ -151,8 +150,6 @@ def _departements(cell: str, delimiter: str) -> tuple[bool, list[str]]:
 
 
 def _cpv_codes(cell: str, delimiter: str) -> list[str]:
-    from reference.cpv import cpv_get, normalise_cpv
-
     codes = []
     for value in _split(cell, delimiter):
         code = normalise_cpv(value)
@@ -208,8 +205,8 @@ def _parse_row(row: dict[str, str], columns: set[str], delimiter: str) -> dict:
     if "family" in columns:
         family = _family(cell["family"])
         fields["family"] = family
-        fields["is_siae"] = family in SIAE_FAMILIES
-        fields["siae_type"] = family.removeprefix("siae_").upper() if fields["is_siae"] else None
+        fields["is_siae"] = family in families.SIAE_FAMILIES
+        fields["siae_type"] = families.siae_type(family)
     if "departements" in columns:
         fields["all_france"], fields["departements"] = _departements(cell["departements"],
                                                                      delimiter)
@@ -227,8 +224,6 @@ def _parse_row(row: dict[str, str], columns: set[str], delimiter: str) -> dict:
                                "9220)"), code=code)
         fields["legal_form"] = code or None
     if "naf" in columns:
-        from reference.activities import normalise_naf
-
         naf = normalise_naf(cell["naf"]) if cell["naf"] else None
         if cell["naf"] and naf is None:
             raise _RowError(N_("naf “{code}”: expected a code such as 81.30Z"), code=cell["naf"])
@@ -236,7 +231,7 @@ def _parse_row(row: dict[str, str], columns: set[str], delimiter: str) -> dict:
     if "is_ess" in columns:
         fields["is_ess"] = _boolean(cell["is_ess"], "is_ess")
     if "email" in columns and cell["email"]:
-        if not _EMAIL.match(cell["email"]):
+        if not is_email_address(cell["email"]):
             raise _RowError(N_("email “{email}” is not an email address"), email=cell["email"])
         fields["email"] = cell["email"].lower()
     if "language" in columns and cell["language"]:

@@ -18,8 +18,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlmodel import Session
 
+from alerts.outbox import enqueue_cancellations, enqueue_for_match, enqueue_updates
+from alerts.profiles import load_profiles
+from matching.index import ProfileIndex
 from matching.profile import Profile
-from store.profiles import load_profiles
+from matching.reasons import render_reasons
 from store.tender_models import MatchRow, TenderRow, TenderStatus
 from tenders.store import lots_by_tender, row_to_tender
 
@@ -29,8 +32,6 @@ CHUNK = 500
 def on_match(session: Session, match_row: MatchRow, tz: ZoneInfo) -> None:
     """Called once for every new match row, after it is flushed (it has an id), inside the job's
     transaction: the alerts step writes the members' deliveries here (an outbox)."""
-    from alerts.outbox import enqueue_for_match
-
     enqueue_for_match(session, match_row, session.get(TenderRow, match_row.tender_id),
                       match_row.created_at, tz)
 
@@ -38,8 +39,6 @@ def on_match(session: Session, match_row: MatchRow, tz: ZoneInfo) -> None:
 def on_scored(session: Session, rows: list[TenderRow], now: datetime, tz: ZoneInfo) -> None:
     """Called for every chunk of tenders scored, inside the job's transaction: those changed by
     a rectificatif send an update to the members already told about them."""
-    from alerts.outbox import enqueue_updates
-
     enqueue_updates(session, [row for row in rows if row.status == TenderStatus.CHANGED], now,
                     tz)
 
@@ -47,8 +46,6 @@ def on_scored(session: Session, rows: list[TenderRow], now: datetime, tz: ZoneIn
 def on_run_end(session: Session, now: datetime, tz: ZoneInfo) -> None:
     """Called at the end of every run, inside its transaction: tenders cancelled since (they are
     not matched again) tell the members who marked interest in them."""
-    from alerts.outbox import enqueue_cancellations
-
     enqueue_cancellations(session, now, tz)
 
 
@@ -69,8 +66,6 @@ class StoredMatch:
     language: str = "fr"
 
     def to_dict(self, lang: str = "fr") -> dict:
-        from matching.reasons import render_reasons
-
         return {
             "tender": {"id": self.tender_id, "source": self.tender_source,
                        "source_id": self.tender_source_id, "title": self.tender_title},
@@ -121,8 +116,6 @@ def run_matching(
     """Match the tenders flagged `needs_matching` (or, with `everything`, every open tender not
     past its deadline, e.g. after importing structures) and store new pairs; `tz` places the
     alerts' quiet hours and digest times. The caller commits."""
-    from matching.index import ProfileIndex
-
     now = now or datetime.now(UTC)
     profiles = load_profiles(session) if profiles is None else profiles
     by_id = {profile.structure_id: profile for profile in profiles}
