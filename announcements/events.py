@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,7 +23,7 @@ from sqlalchemy import exists, select, update
 from sqlmodel import Session
 
 from alerts.actions import Reply, language_of, no_profile_text
-from alerts.announcement_messages import registered_message
+from alerts.announcement_messages import event_actions, registered_message
 from alerts.message import Attachment, Intent, Message, Request, block
 from alerts.outbox import delivery_key, insert_deliveries, member_channels
 from alerts.policy import Schedule, delivery_time
@@ -70,8 +71,13 @@ def respond(session: Session, member_id: int | None, request: Request, now: date
     _lock(session, announcement, now)
     mine = registration(session, announcement.id, member.id)
     if request.intent == Intent.EVENT_YES:
-        return _register(session, announcement, member, mine, now, tz, lang)
-    return _decline(session, announcement, member, mine, now, tz, lang)
+        reply = _register(session, announcement, member, mine, now, tz, lang)
+    else:
+        reply = _decline(session, announcement, member, mine, now, tz, lang)
+    # For an event answer `screen` carries only the buttons as they must read now.
+    mine = registration(session, announcement.id, member.id)
+    buttons = Message(actions=event_actions(announcement.id, lang, mine.status if mine else None))
+    return replace(reply, screen=buttons)
 
 
 def _register(session: Session, announcement: Announcement, member: Member,

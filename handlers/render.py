@@ -30,7 +30,8 @@ def question_html(screen: Screen, lang: str) -> str:
     return fit("\n\n".join(parts))
 
 
-def question_keyboard(screen: Screen, lang: str, prefix: str = "q") -> InlineKeyboardMarkup:
+def question_keyboard(screen: Screen, lang: str,
+                      prefix: str = "q") -> InlineKeyboardMarkup | None:
     _ = gettext_for(lang)
     rows: list[list[InlineKeyboardButton]] = []
     for index, option in enumerate(screen.options):
@@ -52,7 +53,7 @@ def question_keyboard(screen: Screen, lang: str, prefix: str = "q") -> InlineKey
         nav.append(InlineKeyboardButton(_("Done ✔️"), callback_data=f"{prefix}|{screen.key}|done"))
     if nav:
         rows.append(nav)
-    return InlineKeyboardMarkup(rows)
+    return InlineKeyboardMarkup(rows) if rows else None  # Telegram refuses an empty keyboard
 
 
 def summary_html(summary: list[tuple[str, str, str]], lang: str) -> str:
