@@ -46,6 +46,7 @@ class Intent(StrEnum):
     ANNOUNCEMENTS = "announcements"  # /annonces: the list
     ANNOUNCEMENT_CANCEL = "announcement_cancel"  # a scheduled announcement, before it leaves
     REGISTRANTS = "registrants"  # the registrants of an event, as CSV
+    OPPORTUNITIES = "opportunities"  # /opportunites: the open ones, to edit or cancel
     OPPORTUNITY_CANCEL = "opportunity_cancel"  # target: the opportunity's tender id
     OPPORTUNITY_EDIT = "opportunity_edit"  # target: the opportunity's tender id
     STATS = "stats"  # the bilan (chart and CSV)

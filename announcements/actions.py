@@ -27,7 +27,8 @@ from store.models import Member
 
 EVENT_INTENTS = frozenset({Intent.EVENT_YES, Intent.EVENT_NO})
 ADVISOR_INTENTS = frozenset({Intent.ANNOUNCEMENTS, Intent.ANNOUNCEMENT_CANCEL,
-                             Intent.REGISTRANTS, Intent.OPPORTUNITY_CANCEL})
+                             Intent.REGISTRANTS, Intent.OPPORTUNITIES, Intent.OPPORTUNITY_CANCEL,
+                             Intent.OPPORTUNITY_EDIT, Intent.STATS})
 INTENTS = EVENT_INTENTS | ADVISOR_INTENTS
 LISTED = 10
 S = AnnouncementStatus
@@ -47,6 +48,8 @@ def handle(session: Session, member_id: int | None, request: Request, now: datet
         return _cancel(session, request, now, tz, lang)
     if request.intent == Intent.REGISTRANTS:
         return _registrants(session, request, tz, lang)
+    if request.intent == Intent.OPPORTUNITIES:
+        return Reply(lang, messages=(opportunities_listing(session, lang, tz, now),))
     if request.intent == Intent.OPPORTUNITY_CANCEL:
         from announcements.opportunities import cancel_request
 
@@ -167,3 +170,29 @@ def listing(session: Session, lang: str, tz: ZoneInfo, now: datetime) -> Message
         blocks.append(tuple(lines))
     return Message(_("Announcements"), tuple(blocks),
                    tuple((action,) for action in actions), icon="📣")
+
+
+def opportunities_listing(session: Session, lang: str, tz: ZoneInfo, now: datetime) -> Message:
+    from announcements.opportunities import open_opportunities
+
+    _ = gettext_for(lang)
+    rows = open_opportunities(session, now)
+    if not rows:
+        return Message(_("Opportunities"), ((line(_("No open opportunity: /opportunite posts "
+                                                   "one.")),),), icon="🔎")
+    blocks, actions = [], []
+    for tender in rows[:LISTED]:
+        blocks.append((Line((bold(f"#{tender.id} "), Span(headline_of(tender)))),
+                       line(_("Deadline: {when}").format(when=when_text(tender.deadline, lang,
+                                                                          tz)))))
+        actions.append((Action(Intent.OPPORTUNITY_EDIT, _("✏️ Edit #{id}").format(id=tender.id),
+                               tender.id),
+                        Action(Intent.OPPORTUNITY_CANCEL, _("❌ Cancel #{id}").format(
+                            id=tender.id), tender.id)))
+    return Message(_("Opportunities"), tuple(blocks), tuple(actions), icon="🔎")
+
+
+def headline_of(tender) -> str:
+    from alerts.render import cut
+
+    return cut(tender.title, 70)

@@ -30,7 +30,7 @@ from conversations.questions import Services
 from handlers import advisors as advisor_handlers
 from handlers import alerts as alert_handlers
 from handlers import announcements as composer
-from handlers import commands, diagnostic
+from handlers import commands, diagnostic, opportunities
 from locales import gettext_for
 from reference import cpv, geography
 from store.db import engine_for
@@ -160,6 +160,7 @@ def build_application(settings: Settings, engine: Engine | None = None,
     advisor_handlers.register(application)
     # The advisors' composers come first: while one runs, its steps are theirs alone.
     application.add_handler(composer.build_conversation(), group=-2)
+    opportunities.register(application)
     application.add_handler(diagnostic.build_conversation())
     application.add_error_handler(_error_handler)
     return application

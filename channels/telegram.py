@@ -15,7 +15,8 @@ codes are those of the messages already in members' chats, so their buttons keep
   al|q|<start>|<end> · al|w weekends · al|p|<days> pause · al|res resume · al|stop · al|x done;
   ev|y|<aid> register to an event · ev|n|<aid> not available;
   adv|l the announcements · adv|x|<aid> cancel one · adv|r|<aid> its registrants (CSV) ·
-  adv|ox|<tid> cancel an opportunity · adv|oe|<tid> edit it · adv|s the bilan (advisors only).
+  adv|ol the open opportunities · adv|ox|<tid> cancel one · adv|oe|<tid> edit it · adv|s the
+  bilan (advisors only).
 
 Attachments (alerts.message.Attachment): the first goes as a document (a photo for a PNG) whose
 caption is the message when it fits a caption; otherwise the text goes first. One API call when
@@ -180,7 +181,7 @@ _MENU_FLAGS = {Intent.WEEKENDS: "w", Intent.RESUME: "res", Intent.STOP: "stop",
 _EVENT_CODES = {Intent.EVENT_YES: "y", Intent.EVENT_NO: "n"}
 _ADVISOR_CODES = {Intent.ANNOUNCEMENT_CANCEL: "x", Intent.REGISTRANTS: "r",
                   Intent.OPPORTUNITY_CANCEL: "ox", Intent.OPPORTUNITY_EDIT: "oe"}
-_ADVISOR_FLAGS = {Intent.ANNOUNCEMENTS: "l", Intent.STATS: "s"}
+_ADVISOR_FLAGS = {Intent.ANNOUNCEMENTS: "l", Intent.STATS: "s", Intent.OPPORTUNITIES: "ol"}
 _ARG = re.compile(r"[a-z0-9_]{1,20}")
 _MAX_ID = 2**63 - 1
 

@@ -125,17 +125,17 @@ async def on_preview(update: Update, context: ContextTypes.DEFAULT_TYPE) -> obje
     parts = query.data.split("|")
     if parts[1] == "edit" and len(parts) > 2 and parts[2] in FLOW.by_key:
         context.user_data[SPEC.mode_key] = SUMMARY_EDIT
-        await diagnostic._close_keyboard(query)
         return await diagnostic._send(update, context, _driver(context, update).edit(
             parts[2], answers, lang), replace=False, spec=SPEC)
-    await diagnostic._close_keyboard(query)
     if parts[1] != "send":
+        await diagnostic._close_keyboard(query)
         await say(update, _("Cancelled: nothing was sent."))
         return diagnostic._next(context, None, SPEC)
     missing = FLOW.next_missing(answers)
     if missing:
         return await diagnostic._send(update, context, _driver(context, update).show(
             missing, answers, lang), replace=False, spec=SPEC)
+    await diagnostic._close_keyboard(query)
     user_id, tz, moment = update.effective_user.id, timezone(context), now()
 
     def work(session):
