@@ -152,6 +152,7 @@ def build_application(settings: Settings, engine: Engine | None = None,
     application.bot_data["engine"] = engine
     application.bot_data["settings"] = settings
     application.bot_data["timezone"] = settings.timezone
+    application.bot_data["territory"] = settings.territory
     application.bot_data["services"] = Services(
         company_lookup=CompanyLookup(settings.COMPANY_API_URL),
         extra={"timezone": settings.timezone})

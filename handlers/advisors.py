@@ -7,6 +7,7 @@ Telegram channel (attachments as documents or photos).
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from html import escape
 from zoneinfo import ZoneInfo
@@ -64,7 +65,8 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if request is None:
         await query.answer()
         return
-    reply = await run(update, context, request)
+    entry = stats_entry(context) if request.intent == Intent.STATS else actions.handle
+    reply = await run(update, context, request, entry)
     await query.answer(_toast(reply.note))
     message = query.message
     if message is not None and reply.screen is not None:
@@ -93,6 +95,17 @@ async def command(update: Update, context: ContextTypes.DEFAULT_TYPE, request: R
     await send_messages(update, context, reply)
 
 
+def stats_entry(context: ContextTypes.DEFAULT_TYPE):
+    from stats.report import stats_request
+
+    return functools.partial(stats_request,
+                             territory=context.application.bot_data.get("territory"))
+
+
+async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await command(update, context, Request(Intent.STATS), entry=stats_entry(context))
+
+
 async def announcements_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await command(update, context, Request(Intent.ANNOUNCEMENTS))
 
@@ -102,3 +115,4 @@ def register(application: Application) -> None:
                             group=-1)
     application.add_handler(CommandHandler(["annonces", "announcements"],
                                            final(announcements_command)), group=-1)
+    application.add_handler(CommandHandler(["stats", "bilan"], final(stats_command)), group=-1)
