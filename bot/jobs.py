@@ -128,7 +128,7 @@ def ingest_and_match(engine: Engine, settings, now: datetime | None = None, *,
     errors: dict[str, str] = {}
     for source in sources:
         try:
-            report = asyncio.run(fetch(engine, settings, source))
+            report = asyncio.run(fetch(engine, settings, source, territory=settings.territory))
             reports[source] = report.to_dict() if hasattr(report, "to_dict") else {}
         except IngestError as exc:
             log.warning("ingestion of %s failed: %s", source, exc)
