@@ -113,10 +113,8 @@ def compute(session: Session, start: date, end: date, tz: ZoneInfo,
     months = {key: Month(key) for key in months_between(start, end)}
     low, high = _bounds(start, end, tz)
 
-    # Structure.created_at is naive UTC (store.models.utcnow without a column type of its own).
-    naive = (low.replace(tzinfo=None), high.replace(tzinfo=None))
     for structure in session.execute(select(Structure).where(
-            Structure.created_at >= naive[0], Structure.created_at < naive[1])).scalars():
+            Structure.created_at >= low, Structure.created_at < high)).scalars():
         if not in_territory(structure.departements, structure.all_france, territory):
             continue
         month = months.get(month_key(structure.created_at, tz))

@@ -18,10 +18,9 @@ from store.models import Member
 
 def default_period(today: date) -> tuple[date, date]:
     """The last twelve months, this one included."""
-    start = date(today.year - 1, today.month, 1)
-    if today.month == 12:
-        start = date(today.year, 1, 1)
-    return start, today
+    year, month = (today.year, today.month - 11) if today.month == 12 else (
+        today.year - 1, today.month + 1)
+    return date(year, month, 1), today
 
 
 def summary_lines(bilan: Bilan, lang: str) -> list[str]:

@@ -127,6 +127,15 @@ async def test_compose_preview_send_and_rsvp_past_capacity(centrale, fake_server
     assert rows[0].startswith("status,position,structure")
     assert [row.split(",")[0] for row in rows[1:]] == ["registered", "registered", "declined"]
 
+    # The bilan: the chart as a photo (with the summary as its caption) and the CSV.
+    replies = await boss.send("/stats")
+    [chart] = [m for m in replies if m.kind == "photo"]
+    [table] = [m for m in replies if m.kind == "document"]
+    assert "structures diagnosed" in chart.text and chart.document.data[:4] == b"\x89PNG"
+    lines = table.document.data.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("month,structures_diagnosed") and len(lines) == 13
+    assert lines[-1].split(",")[1] == "5"  # the five members of this test, made this month
+
 
 def current_labels(user, message):
     return next(m for m in user.messages if m.message_id == message.message_id).labels()
