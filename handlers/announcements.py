@@ -82,7 +82,8 @@ async def show_preview(update: Update, context: ContextTypes.DEFAULT_TYPE, query
     await channel.send_rendered(context.bot, update.effective_chat.id,
                                 channel.render(message.with_actions(())))
     when = (when_text(draft.send_at, lang, tz) if draft.send_at else _("now"))
-    lines = [f"<b>{escape(_('Recipients: {members}').format(members=recipients.members))}</b>",
+    count = _("Recipients: {members}").format(members=recipients.members)
+    lines = [f"<b>{escape(count)}</b>",
              escape(_("{telegram} on Telegram, {email} by email").format(
                  telegram=recipients.count("telegram"), email=recipients.count("email"))),
              escape(_("Sending: {when}").format(when=when))]
