@@ -267,3 +267,17 @@ def test_stats_csv_and_chart_from_a_known_database(engine, cli, tmp_path, monkey
     height, width = picture.shape[:2]
     assert height > width >= 600  # tall and narrow: a phone's screen
     assert date(2027, 1, 1)  # the period is given, not the wall clock
+
+
+def test_an_advisor_erased_leaves_the_announcements(engine):
+    from store.members import delete_member
+
+    with session_scope(engine) as session:
+        advisor = Member(telegram_user_id=77, telegram_chat_id=77, role=Role.ADVISOR)
+        session.add(advisor)
+        session.flush()
+        announcement = create(session, advisor.id, Draft("Info", Filters()), NOW)
+        announcement_id = announcement.id
+        delete_member(session, advisor)
+    with session_scope(engine) as session:
+        assert session.get(Announcement, announcement_id).author_id is None
