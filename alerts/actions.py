@@ -23,7 +23,7 @@ from sqlalchemy import delete, exists, select
 from sqlmodel import Session
 
 from alerts import preferences as prefs_
-from alerts.advisors import enqueue_help_request
+from alerts.advisors import enqueue_help_request, opportunity_contact
 from alerts.message import TENDER_INTENTS, Intent, Message, Request
 from alerts.message import note as note_message
 from alerts.render import NOT_FOR_US_REASONS, AlertChoice, cut, render_alert
@@ -204,6 +204,9 @@ def _signal(session: Session, member: Member, tender: TenderRow, request: Reques
                      choice=choice_of(session, mid, tid), refused=True)
     session.flush()
     messages = (note_message(follow_up),) if follow_up and changed else ()
+    if changed and intent in (Intent.INTERESTED, Intent.PARTNERS):
+        contact = opportunity_contact(session, tender, lang)  # an advisor's opportunity
+        messages += (contact,) if contact is not None else ()
     return Reply(lang, note=note, choice=choice_of(session, mid, tid, picking),
                  messages=messages, changed=changed)
 

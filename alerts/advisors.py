@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from alerts.message import Message, block, line
+from alerts.message import Message, block, bold, line
 from alerts.outbox import delivery_key, insert_deliveries, member_channels
 from alerts.render import cut
 from locales import gettext_for
@@ -62,6 +62,22 @@ def help_request_message(session: Session, requester: Member | None, tender: Ten
     else:
         lines.append(line(_("The tender is no longer available.")))
     return Message(_("Help requested"), (block(*lines),), icon="🆘")
+
+
+def opportunity_contact(session: Session, tender: TenderRow, lang: str) -> Message | None:
+    """The contact of an advisor's opportunity, for a member who marked interest (it is never
+    in the alert itself)."""
+    from store.announcements import opportunity_of
+
+    opportunity = opportunity_of(session, tender.id) if tender.source == "advisor" else None
+    if opportunity is None or not opportunity.contact.strip():
+        return None
+    _ = gettext_for(lang)
+    kind = _("private buyer") if opportunity.buyer_kind == "private" else _("public buyer")
+    return Message(_("Contact for this opportunity"), (block(
+        line(_("“{title}” ({kind}), posted by your Centrale's advisors.").format(
+            title=cut(tender.title, TITLE_CAP), kind=kind)),
+        line(bold(cut(opportunity.contact, 500)))),), icon="📇")
 
 
 def is_advisor(member: Member | None) -> bool:

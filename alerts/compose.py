@@ -246,6 +246,58 @@ def _help_request(session: Session, loader: Loader, group: list[Delivery], membe
                                 _lang(member))
 
 
+def _announcement_of(session: Session, delivery: Delivery, now: datetime):
+    """The announcement a delivery belongs to; NothingToSend once it is cancelled or gone."""
+    from store.announcement_models import Announcement, AnnouncementStatus
+
+    announcement = (session.get(Announcement, delivery.announcement_id)
+                    if delivery.announcement_id else None)
+    if announcement is None or announcement.status == AnnouncementStatus.CANCELLED:
+        raise NothingToSend("the announcement was cancelled")
+    if announcement.event_at is not None and announcement.event_at <= now:
+        raise NothingToSend("the event is over")
+    return announcement
+
+
+def _announcement(session: Session, loader: Loader, group: list[Delivery], member: Member,
+                  now: datetime, tz: ZoneInfo) -> Message:
+    from alerts.announcement_messages import announcement_message
+    from store.announcements import registered_count, registration
+
+    announcement = _announcement_of(session, group[0], now)
+    mine = registration(session, announcement.id, member.id)
+    return announcement_message(announcement, _lang(member), tz,
+                                registered=registered_count(session, announcement.id),
+                                status=mine.status if mine else None)
+
+
+def _event_reminder(session: Session, loader: Loader, group: list[Delivery], member: Member,
+                    now: datetime, tz: ZoneInfo) -> Message:
+    from alerts.announcement_messages import reminder_message
+    from store.announcement_models import RegistrationStatus
+    from store.announcements import registration
+
+    announcement = _announcement_of(session, group[0], now)
+    mine = registration(session, announcement.id, member.id)
+    if mine is None or mine.status != RegistrationStatus.REGISTERED:
+        raise NothingToSend("the member is no longer registered")
+    return reminder_message(announcement, (group[0].payload or {}).get("when", "day"),
+                            _lang(member), tz)
+
+
+def _event_promoted(session: Session, loader: Loader, group: list[Delivery], member: Member,
+                    now: datetime, tz: ZoneInfo) -> Message:
+    from alerts.announcement_messages import registered_message
+    from store.announcement_models import RegistrationStatus
+    from store.announcements import registration
+
+    announcement = _announcement_of(session, group[0], now)
+    mine = registration(session, announcement.id, member.id)
+    if mine is None or mine.status != RegistrationStatus.REGISTERED:
+        raise NothingToSend("the member is no longer registered")
+    return registered_message(announcement, _lang(member), tz, promoted=True)
+
+
 def _lang(member: Member) -> str:
     return member.language or "fr"
 
@@ -255,6 +307,8 @@ Builder = Callable[[Session, Loader, list[Delivery], Member, datetime, ZoneInfo]
 BUILDERS: dict[str, Builder] = {
     K.DIGEST_ITEM: _digest, K.ALERT: _alert, K.UPDATE: _update, K.CANCELLATION: _cancellation,
     K.REMINDER: _reminder, K.HELP_REQUEST: _help_request,
+    K.ANNOUNCEMENT: _announcement, K.EVENT_REMINDER: _event_reminder,
+    K.EVENT_PROMOTED: _event_promoted,
 }
 
 

@@ -39,6 +39,17 @@ class Intent(StrEnum):
     RESUME = "resume"
     STOP = "stop"  # no alerts until resumed
     DONE = "done"  # close the preferences menu
+    # Events and announcements (targets: an announcement id).
+    EVENT_YES = "event_yes"  # "Je m'inscris"
+    EVENT_NO = "event_no"  # "Pas disponible" (also cancels a registration)
+    # Advisors only (alerts.advisors.is_advisor is checked by every one of them).
+    ANNOUNCEMENTS = "announcements"  # /annonces: the list
+    ANNOUNCEMENT_CANCEL = "announcement_cancel"  # a scheduled announcement, before it leaves
+    REGISTRANTS = "registrants"  # the registrants of an event, as CSV
+    OPPORTUNITIES = "opportunities"  # /opportunites: the open ones, to edit or cancel
+    OPPORTUNITY_CANCEL = "opportunity_cancel"  # target: the opportunity's tender id
+    OPPORTUNITY_EDIT = "opportunity_edit"  # target: the opportunity's tender id
+    STATS = "stats"  # the bilan (chart and CSV)
 
 
 TENDER_INTENTS = frozenset({Intent.INTERESTED, Intent.NOT_FOR_US, Intent.UNDO, Intent.PARTNERS,
@@ -90,6 +101,16 @@ class Line:
         return "".join(span.text for span in self.spans)
 
 
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with a message (an .ics invitation, a CSV, a chart). Telegram sends it as a
+    document (a photo for images); email attaches it."""
+
+    filename: str
+    data: bytes
+    mime: str = "application/octet-stream"
+
+
 Block = tuple[Line, ...]
 Actions = tuple[tuple[Action, ...], ...]
 
@@ -102,6 +123,7 @@ class Message:
     icon: str = ""  # a small marker before the title (📬, ✏️, ❌, ⏰)
     shorter: Callable[[], Message | None] | None = field(default=None, compare=False,
                                                          repr=False)
+    attachments: tuple[Attachment, ...] = ()
 
     def lines(self) -> Iterable[Line]:
         for block in self.blocks:
@@ -122,7 +144,8 @@ class Message:
             message = message.shorter() if message.shorter else None
 
     def with_actions(self, actions: Actions) -> Message:
-        return Message(self.title, self.blocks, actions, self.icon, self.shorter)
+        return Message(self.title, self.blocks, actions, self.icon, self.shorter,
+                       self.attachments)
 
 
 # --- building ------------------------------------------------------------------------------------

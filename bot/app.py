@@ -27,8 +27,10 @@ from bot.network import bot_request, updates_request
 from bot.settings import Settings
 from conversations.company_lookup import CompanyLookup
 from conversations.questions import Services
+from handlers import advisors as advisor_handlers
 from handlers import alerts as alert_handlers
-from handlers import commands, diagnostic
+from handlers import announcements as composer
+from handlers import commands, diagnostic, opportunities
 from locales import gettext_for
 from reference import cpv, geography
 from store.db import engine_for
@@ -150,10 +152,16 @@ def build_application(settings: Settings, engine: Engine | None = None,
     application.bot_data["engine"] = engine
     application.bot_data["settings"] = settings  # read by bot/ only; handlers get values:
     application.bot_data["timezone"] = settings.timezone
+    application.bot_data["territory"] = settings.territory
     application.bot_data["services"] = Services(
-        company_lookup=CompanyLookup(settings.COMPANY_API_URL))
+        company_lookup=CompanyLookup(settings.COMPANY_API_URL),
+        extra={"timezone": settings.timezone})
     commands.register(application)
     alert_handlers.register(application)
+    advisor_handlers.register(application)
+    # The advisors' composers come first: while one runs, its steps are theirs alone.
+    application.add_handler(composer.build_conversation(), group=-2)
+    opportunities.register(application)
     application.add_handler(diagnostic.build_conversation())
     application.add_error_handler(_error_handler)
     return application

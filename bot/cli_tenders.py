@@ -87,11 +87,13 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     with _progress_bar(_) as bar:
         try:
             if args.file:
-                report = ingest_files(engine, args.source, Path(args.file), progress=bar.update)
+                report = ingest_files(engine, args.source, Path(args.file), progress=bar.update,
+                                      territory=get_settings().territory)
             else:
                 url = get_settings().tender_api_url(args.source)
                 report = asyncio.run(ingest_fetch(engine, url, args.source, args.since,
-                                                  progress=bar.update))
+                                                  progress=bar.update,
+                                                  territory=get_settings().territory))
         except IngestError as exc:
             print(_("Ingestion stopped: {error}").format(error=exc), file=sys.stderr)
             return 1

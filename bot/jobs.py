@@ -6,6 +6,10 @@
   pages then database writes): it runs in a worker thread, with its own event loop for the
   fetch, so the bot keeps answering meanwhile.
 - **reminders** every day at 09:00 in the configured time zone (alerts.reminders).
+- **announcements** every 30 seconds: scheduled announcements whose time has come are released
+  to the outbox (announcements.sending.release_due; the schedule is in the database, so one due
+  while the bot was down leaves at the first run), and event reminders are queued (the day
+  before, one hour before: announcements.events).
 - **delivery**: the outbox worker as a repeating job (alerts.worker; scheduled by the delivery
   side's own function, see `_schedule_delivery`). Digests need no job of their own: a digest item
   is a delivery due at the member's hour, which the worker groups into one message.
@@ -42,6 +46,8 @@ INGEST_INTERVAL = timedelta(minutes=30)
 REMINDER_TIME = time(9, 0)
 JOB_KIND = "job"
 INGEST_JOB, REMINDER_JOB = "ingest", "reminders"
+ANNOUNCEMENTS_JOB = "announcements"
+ANNOUNCEMENTS_INTERVAL = timedelta(seconds=30)
 START_DELAY = timedelta(seconds=10)  # let the bot answer its first updates before heavy work
 
 Fetch = Callable[..., Awaitable[object]]
@@ -122,7 +128,8 @@ def ingest_and_match(engine: Engine, settings, now: datetime | None = None, *,
     errors: dict[str, str] = {}
     for source in sources:
         try:
-            report = asyncio.run(fetch(engine, settings.tender_api_url(source), source))
+            report = asyncio.run(fetch(engine, settings.tender_api_url(source), source,
+                                       territory=settings.territory))
             reports[source] = report.to_dict() if hasattr(report, "to_dict") else {}
         except IngestError as exc:
             log.warning("ingestion of %s failed: %s", source, exc)
@@ -146,6 +153,17 @@ def enqueue_reminders_now(engine: Engine, now: datetime, tz: ZoneInfo) -> int:
         count = enqueue_reminders(session, now, tz)
     record_run(engine, REMINDER_JOB, now, {"queued": count})
     return count
+
+
+def announcements_now(engine: Engine, now: datetime, tz: ZoneInfo) -> dict:
+    from announcements.events import enqueue_event_reminders
+    from announcements.sending import release_due
+
+    with session_scope(engine) as session:
+        released = release_due(session, now)
+    with session_scope(engine) as session:
+        reminders = enqueue_event_reminders(session, now, tz)
+    return {"released": released, "reminders": reminders}
 
 
 # --- PTB job callbacks ---------------------------------------------------------------------------
@@ -176,6 +194,14 @@ async def reminders_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     count = await asyncio.to_thread(enqueue_reminders_now, data["engine"], datetime.now(UTC),
                                     data["settings"].timezone)
     log.info("reminders queued: %s", count)
+
+
+async def announcements_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    data = context.application.bot_data
+    done = await asyncio.to_thread(announcements_now, data["engine"], datetime.now(UTC),
+                                   data["settings"].timezone)
+    if done["released"] or done["reminders"]:
+        log.info("announcements: %s", done)
 
 
 # --- scheduling ----------------------------------------------------------------------------------
@@ -224,6 +250,9 @@ def schedule_jobs(application: Application, now: datetime | None = None, *,
     if reminders_missed(last_run(engine, REMINDER_JOB), now, tz):
         jobs["reminders-catch-up"] = job_queue.run_once(reminders_job, now + START_DELAY,
                                                         name="reminders-catch-up")
+    jobs[ANNOUNCEMENTS_JOB] = job_queue.run_repeating(
+        announcements_job, interval=ANNOUNCEMENTS_INTERVAL, first=START_DELAY / 2,
+        name=ANNOUNCEMENTS_JOB, job_kwargs=once)
     if delivery and (job := _schedule_delivery(application)) is not None:
         jobs["delivery"] = job
     log.info("jobs scheduled: ingestion from %s every %s, reminders daily at %s",

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     MAIL_DOMAIN: str | None = None
     LMTP_LISTEN: str | None = None
     REPLY_KEY_SECRET: str | None = None
+    CENTRALE_TERRITORY: str = ""
 
     @field_validator("TELEGRAM_BOT_TOKEN", "SMTP_URL", "MAIL_FROM", "MAIL_DOMAIN", "LMTP_LISTEN",
                      "REPLY_KEY_SECRET", mode="before")
@@ -102,6 +103,28 @@ class Settings(BaseSettings):
             if not item.isdigit() and "@" not in item:
                 raise ValueError(f"{item!r} is neither a Telegram user id nor an email address")
         return value
+
+    @field_validator("CENTRALE_TERRITORY")
+    @classmethod
+    def _territory(cls, value):
+        from reference.geography import parse_area
+
+        if value.strip():
+            parsed = parse_area(value)
+            if parsed.unknown:
+                raise ValueError(f"{parsed.unknown[0][0]!r} is not a département or a region")
+        return value
+
+    @property
+    def territory(self) -> frozenset[str] | None:
+        """The départements the service covers (CENTRALE_TERRITORY: codes, names or regions,
+        comma-separated); None for all of France."""
+        from reference.geography import parse_area
+
+        if not self.CENTRALE_TERRITORY.strip():
+            return None
+        parsed = parse_area(self.CENTRALE_TERRITORY)
+        return None if parsed.all_france else frozenset(parsed.departements)
 
     @property
     def timezone(self) -> ZoneInfo:

@@ -12,7 +12,15 @@ codes are those of the messages already in members' chats, so their buttons keep
   a|i|<tid> interested · a|n|<tid> not for us · a|nr|<tid>|<reason> not for us, with a reason ·
   a|u|<tid> undo · a|p|<tid> partners · a|h|<tid> help · a|o|<tid> open a digest's tender;
   al|m, al|h, al|d, al|q the /alertes screens · al|r|<rhythm> · al|h|<hour> · al|d|<day> ·
-  al|q|<start>|<end> · al|w weekends · al|p|<days> pause · al|res resume · al|stop · al|x done.
+  al|q|<start>|<end> · al|w weekends · al|p|<days> pause · al|res resume · al|stop · al|x done;
+  ev|y|<aid> register to an event · ev|n|<aid> not available;
+  adv|l the announcements · adv|x|<aid> cancel one · adv|r|<aid> its registrants (CSV) ·
+  adv|ol the open opportunities · adv|ox|<tid> cancel one · adv|oe|<tid> edit it · adv|s the
+  bilan (advisors only).
+
+Attachments (alerts.message.Attachment): the first goes as a document (a photo for a PNG) whose
+caption is the message when it fits a caption; otherwise the text goes first. One API call when
+it fits, so a retried send never doubles the text.
 `decode` trusts nothing: unknown codes, bad numbers and garbage give None.
 
 Answers and errors (`classify`):
@@ -49,11 +57,12 @@ from telegram.error import (
 )
 
 from alerts.channel import Outcome, SendResult
-from alerts.message import Action, Actions, Intent, Line, Message, Request, Span
+from alerts.message import Action, Actions, Attachment, Intent, Line, Message, Request, Span
 from store.models import Member
 
 NAME = "telegram"
 LIMIT = 4096
+CAPTION_LIMIT = 1024
 BUTTON_LABEL = 40
 CALLBACK_LIMIT = 64
 DEFAULT_RATE = 29.0  # Telegram allows about 30 messages a second per bot…
@@ -66,6 +75,7 @@ Keyboard = list[list[tuple[str, str]]]
 class Rendered:
     html: str
     keyboard: Keyboard | None = None  # (label, callback data) rows
+    attachments: tuple[Attachment, ...] = ()
 
 
 # --- text ----------------------------------------------------------------------------------------
@@ -150,8 +160,8 @@ def render(message: Message) -> Rendered:
     for version in message.variants():
         html_text = html_of(version)
         if units(html_text) <= LIMIT:
-            return Rendered(html_text, keyboard(version.actions))
-    return Rendered(_drop_lines(html_text), keyboard(version.actions))
+            return Rendered(html_text, keyboard(version.actions), message.attachments)
+    return Rendered(_drop_lines(html_text), keyboard(version.actions), message.attachments)
 
 
 def render_html(message: Message) -> str:
@@ -168,6 +178,10 @@ _MENU_CODES = {Intent.RHYTHM: "r", Intent.DIGEST_HOUR: "h", Intent.WEEKLY_DAY: "
                Intent.PAUSE: "p"}
 _MENU_FLAGS = {Intent.WEEKENDS: "w", Intent.RESUME: "res", Intent.STOP: "stop",
                Intent.DONE: "x"}
+_EVENT_CODES = {Intent.EVENT_YES: "y", Intent.EVENT_NO: "n"}
+_ADVISOR_CODES = {Intent.ANNOUNCEMENT_CANCEL: "x", Intent.REGISTRANTS: "r",
+                  Intent.OPPORTUNITY_CANCEL: "ox", Intent.OPPORTUNITY_EDIT: "oe"}
+_ADVISOR_FLAGS = {Intent.ANNOUNCEMENTS: "l", Intent.STATS: "s", Intent.OPPORTUNITIES: "ol"}
 _ARG = re.compile(r"[a-z0-9_]{1,20}")
 _MAX_ID = 2**63 - 1
 
@@ -188,6 +202,12 @@ def encode(action: Action | Request) -> str:
         return f"al|{_MENU_CODES[intent]}|{arg}"
     if intent in _MENU_FLAGS:
         return "al|" + _MENU_FLAGS[intent]
+    if intent in _EVENT_CODES:
+        return f"ev|{_EVENT_CODES[intent]}|{int(target or 0)}"
+    if intent in _ADVISOR_CODES:
+        return f"adv|{_ADVISOR_CODES[intent]}|{int(target or 0)}"
+    if intent in _ADVISOR_FLAGS:
+        return "adv|" + _ADVISOR_FLAGS[intent]
     raise ValueError(f"no callback data for {intent}")
 
 
@@ -208,6 +228,8 @@ def decode(data: str | None) -> Request | None:
             return Request(Intent.NOT_FOR_US, target, parts[3])
         intent = _TENDER_INTENTS.get(parts[1])
         return Request(intent, target) if intent and len(parts) == 3 else None
+    if parts[0] in ("ev", "adv"):
+        return _decode_targeted(parts)
     if parts[0] != "al":
         return None
     code, args = parts[1], parts[2:]
@@ -225,6 +247,15 @@ def decode(data: str | None) -> Request | None:
     if code in codes and len(args) == 1:
         return Request(codes[code], arg=args[0])
     return None
+
+
+def _decode_targeted(parts: list[str]) -> Request | None:
+    codes = {v: k for k, v in (_EVENT_CODES if parts[0] == "ev" else _ADVISOR_CODES).items()}
+    if len(parts) == 3 and parts[1] in codes:
+        target = _number(parts[2])
+        return Request(codes[parts[1]], target) if target is not None else None
+    flags = {v: k for k, v in _ADVISOR_FLAGS.items()} if parts[0] == "adv" else {}
+    return Request(flags[parts[1]]) if len(parts) == 2 and parts[1] in flags else None
 
 
 def keyboard(actions: Actions) -> Keyboard | None:
@@ -302,6 +333,37 @@ def make_bot(token: str, api_url: str, *, pool_size: int = 64,
                base_file_url=api_url.replace("/bot", "/file/bot"), request=request)
 
 
+async def send_rendered(bot: Bot, chat_id: int, rendered: Rendered, **timeouts: Any):
+    """Send a rendered message and its attachments (see the module docstring); returns the
+    message that carries the text."""
+    files = list(rendered.attachments)
+    reply_markup = markup(rendered.keyboard)
+    first = None
+    if files and units(rendered.html) <= CAPTION_LIMIT:
+        first = await _send_file(bot, chat_id, files.pop(0), caption=rendered.html,
+                                 reply_markup=reply_markup, **timeouts)
+    else:
+        first = await bot.send_message(
+            chat_id=chat_id, text=rendered.html, parse_mode=ParseMode.HTML,
+            reply_markup=reply_markup,
+            link_preview_options=LinkPreviewOptions(is_disabled=True), **timeouts)
+    for attachment in files:
+        await _send_file(bot, chat_id, attachment, **timeouts)
+    return first
+
+
+async def _send_file(bot: Bot, chat_id: int, attachment: Attachment, *, caption: str | None = None,
+                     reply_markup=None, **timeouts: Any):
+    from telegram import InputFile
+
+    upload = InputFile(attachment.data, filename=attachment.filename)
+    common = dict(chat_id=chat_id, caption=caption, parse_mode=ParseMode.HTML if caption else None,
+                  reply_markup=reply_markup, **timeouts)
+    if attachment.mime == "image/png":
+        return await bot.send_photo(photo=upload, **common)
+    return await bot.send_document(document=upload, **common)
+
+
 class TelegramChannel:
     """alerts.channel.Channel over a PTB Bot."""
 
@@ -326,12 +388,10 @@ class TelegramChannel:
 
     async def send(self, address: int, rendered: Rendered) -> SendResult:
         try:
-            sent = await self.bot.send_message(
-                chat_id=address, text=rendered.html, parse_mode=ParseMode.HTML,
-                reply_markup=markup(rendered.keyboard),
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-                read_timeout=self.read_timeout_s, connect_timeout=self.connect_timeout_s,
-                write_timeout=self.connect_timeout_s)
+            sent = await send_rendered(self.bot, address, rendered,
+                                       read_timeout=self.read_timeout_s,
+                                       connect_timeout=self.connect_timeout_s,
+                                       write_timeout=self.connect_timeout_s)
         except Exception as error:  # noqa: BLE001 - every error is classified
             return classify(error)
         return SendResult(Outcome.SENT, message_id=str(sent.message_id))

@@ -2,12 +2,19 @@
 
 One state per question key (plus the summary and the delete confirmation); each state's handlers
 call `conversations.driver`, which knows nothing of Telegram.
+
+The adapter is generic over a `FlowSpec` (a flow of questions, its callback prefix, where its
+answers live in user_data, its driver and how its summary is shown): `question_states(spec)`
+gives the states of any flow declared as data, so other conversations (the advisors' composers,
+handlers/announcements.py and handlers/opportunities.py) are built by the same code.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from telegram import Update
@@ -31,6 +38,7 @@ from conversations.driver import (
     DiagnosticDriver,
     Reply,
 )
+from conversations.flow import Flow
 from conversations.questions import Answers
 from handlers import commands, render
 from handlers.common import in_db, lang_of, say, tr
@@ -41,7 +49,7 @@ DELETE = "DELETE"
 END = ConversationHandler.END
 
 
-def _driver(context: ContextTypes.DEFAULT_TYPE, update: Update) -> DiagnosticDriver:
+def _diagnostic_driver(context: ContextTypes.DEFAULT_TYPE, update: Update) -> DiagnosticDriver:
     user = update.effective_user
     chat = update.effective_chat
 
@@ -62,13 +70,38 @@ def _driver(context: ContextTypes.DEFAULT_TYPE, update: Update) -> DiagnosticDri
     return DiagnosticDriver(context.application.bot_data["services"], save_all, save_one)
 
 
-def _state(context) -> tuple[Answers, str]:
+# Shows a flow's summary: (update, context, tapped query or None, answers, lang).
+ShowSummary = Callable[[Update, ContextTypes.DEFAULT_TYPE, object, Answers, str],
+                       Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class FlowSpec:
+    """One conversation declared as data, as this adapter runs it."""
+
+    flow: Flow
+    make_driver: Callable[[ContextTypes.DEFAULT_TYPE, Update], DiagnosticDriver]
+    prefix: str = "q"  # question buttons: "<prefix>|<key>|c|<n>", "|back", "|skip", "|done"
+    data_key: str = "diag"  # user_data keys of its answers, mode and current state
+    mode_key: str = "mode"
+    state_key: str = "state"
+    show_summary: ShowSummary | None = None  # None: the diagnostic's summary
+
+
+DIAGNOSTIC_SPEC = FlowSpec(FLOW, _diagnostic_driver)
+
+
+def _driver(context: ContextTypes.DEFAULT_TYPE, update: Update) -> DiagnosticDriver:
+    return DIAGNOSTIC_SPEC.make_driver(context, update)
+
+
+def _state(context, spec: FlowSpec = DIAGNOSTIC_SPEC) -> tuple[Answers, str]:
     data = context.user_data
-    return data.setdefault("diag", {}), data.get("mode", DIAGNOSTIC)
+    return data.setdefault(spec.data_key, {}), data.get(spec.mode_key, DIAGNOSTIC)
 
 
 async def _send(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply,
-                replace: bool = True) -> object:
+                replace: bool = True, spec: FlowSpec = DIAGNOSTIC_SPEC) -> object:
     """Render a Reply. After a tap, the tapped message itself becomes the next step (one message
     that moves on, as a wizard: fewer messages to scroll on a phone, and one API call instead of
     two); `replace=False` sends a new message instead (a stale button, a resumed step)."""
@@ -80,7 +113,9 @@ async def _send(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply
         await say(update, note)
     if reply.screen is not None:
         await _show(update, query, render.question_html(reply.screen, lang),
-                    render.question_keyboard(reply.screen, lang))
+                    render.question_keyboard(reply.screen, lang, spec.prefix))
+    elif reply.summary is not None and spec.show_summary is not None:
+        await spec.show_summary(update, context, query, _state(context, spec)[0], lang)
     elif reply.summary is not None:
         await _show(update, query, render.summary_html(reply.summary, lang),
                     render.summary_keyboard(reply.summary, lang))
@@ -90,7 +125,7 @@ async def _send(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply
         await update.effective_chat.send_message(render.finish_html(reply.finish, lang))
     if reply.saved_key is not None:
         await show_profile(update, context)
-    return _next(context, reply.state)
+    return _next(context, reply.state, spec)
 
 
 async def _show(update: Update, query, text: str, markup) -> None:
@@ -114,12 +149,12 @@ async def _close_keyboard(query) -> None:
         log.debug("keyboard already closed: %s", exc)
 
 
-def _next(context, state: str | None) -> object:
+def _next(context, state: str | None, spec: FlowSpec = DIAGNOSTIC_SPEC) -> object:
     if state is None:
-        for key in ("diag", "mode", "state"):
+        for key in (spec.data_key, spec.mode_key, spec.state_key):
             context.user_data.pop(key, None)
         return END
-    context.user_data["state"] = state
+    context.user_data[spec.state_key] = state
     return state
 
 
@@ -168,25 +203,27 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> object:
 
 # --- question states -----------------------------------------------------------------------------
 
-async def on_text(key: str, update: Update, context: ContextTypes.DEFAULT_TYPE) -> object:
-    answers, mode = _state(context)
-    reply = await _driver(context, update).text(key, update.message.text or "", answers, mode,
-                                                lang_of(update, context))
-    return await _send(update, context, reply)
+async def on_text(spec: FlowSpec, key: str, update: Update,
+                  context: ContextTypes.DEFAULT_TYPE) -> object:
+    answers, mode = _state(context, spec)
+    reply = await spec.make_driver(context, update).text(key, update.message.text or "",
+                                                         answers, mode, lang_of(update, context))
+    return await _send(update, context, reply, spec=spec)
 
 
-async def on_button(key: str, update: Update, context: ContextTypes.DEFAULT_TYPE) -> object:
+async def on_button(spec: FlowSpec, key: str, update: Update,
+                    context: ContextTypes.DEFAULT_TYPE) -> object:
     query = update.callback_query
     await query.answer()
-    answers, mode = _state(context)
+    answers, mode = _state(context, spec)
     lang = lang_of(update, context)
-    driver = _driver(context, update)
+    driver = spec.make_driver(context, update)
     _prefix, _key, action, *rest = query.data.split("|") + [""]
     if action == "c":
-        screen_options = FLOW.options(FLOW.by_key[key], answers, lang)
+        screen_options = spec.flow.options(spec.flow.by_key[key], answers, lang)
         index = int(rest[0]) if rest[0].isdigit() else -1
         if not 0 <= index < len(screen_options):
-            return await _send(update, context, driver.show(key, answers, lang))
+            return await _send(update, context, driver.show(key, answers, lang), spec=spec)
         reply = await driver.choose(key, screen_options[index].value, answers, mode, lang)
     elif action == "done":
         reply = await driver.done(key, answers, mode, lang)
@@ -194,7 +231,21 @@ async def on_button(key: str, update: Update, context: ContextTypes.DEFAULT_TYPE
         reply = await driver.skip(key, answers, mode, lang)
     else:
         reply = driver.back(key, answers, mode, lang)
-    return await _send(update, context, reply)
+    return await _send(update, context, reply, spec=spec)
+
+
+def question_states(spec: FlowSpec, wrap=lambda callback: callback) -> dict[object, list]:
+    """One ConversationHandler state per question of the flow: its buttons and typed answers.
+    `wrap` decorates each callback (a conversation in an earlier group stops the update)."""
+    text = filters.TEXT & ~filters.COMMAND
+    return {
+        question.key: [
+            CallbackQueryHandler(wrap(functools.partial(on_button, spec, question.key)),
+                                 pattern=rf"^{spec.prefix}\|{question.key}\|"),
+            MessageHandler(text, wrap(functools.partial(on_text, spec, question.key))),
+        ]
+        for question in spec.flow.questions
+    }
 
 
 async def on_summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> object:
@@ -321,14 +372,7 @@ async def confirm_delete(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 def build_conversation() -> ConversationHandler:
     text = filters.TEXT & ~filters.COMMAND
-    states: dict[object, list] = {
-        question.key: [
-            CallbackQueryHandler(functools.partial(on_button, question.key),
-                                 pattern=rf"^q\|{question.key}\|"),
-            MessageHandler(text, functools.partial(on_text, question.key)),
-        ]
-        for question in FLOW.questions
-    }
+    states = question_states(DIAGNOSTIC_SPEC)
     states[SUMMARY] = [CallbackQueryHandler(on_summary, pattern=r"^s\|"),
                        MessageHandler(text, use_buttons)]
     states[DELETE] = [CallbackQueryHandler(confirm_delete, pattern=r"^del\|")]

@@ -30,13 +30,14 @@ def question_html(screen: Screen, lang: str) -> str:
     return fit("\n\n".join(parts))
 
 
-def question_keyboard(screen: Screen, lang: str) -> InlineKeyboardMarkup:
+def question_keyboard(screen: Screen, lang: str,
+                      prefix: str = "q") -> InlineKeyboardMarkup | None:
     _ = gettext_for(lang)
     rows: list[list[InlineKeyboardButton]] = []
     for index, option in enumerate(screen.options):
         mark = "✅ " if option.selected else ""
         button = InlineKeyboardButton(short(mark + option.label),
-                                      callback_data=f"q|{screen.key}|c|{index}")
+                                      callback_data=f"{prefix}|{screen.key}|c|{index}")
         # Short labels two by two, long ones alone: easier to hit with a thumb.
         if rows and len(rows[-1]) == 1 and len(option.label) <= 18 and \
                 len(rows[-1][0].text) <= 18 and not screen.multi:
@@ -45,14 +46,14 @@ def question_keyboard(screen: Screen, lang: str) -> InlineKeyboardMarkup:
             rows.append([button])
     nav = []
     if screen.can_back:
-        nav.append(InlineKeyboardButton(_("⬅️ Back"), callback_data=f"q|{screen.key}|back"))
+        nav.append(InlineKeyboardButton(_("⬅️ Back"), callback_data=f"{prefix}|{screen.key}|back"))
     if screen.can_skip:
-        nav.append(InlineKeyboardButton(_("Skip ⏭"), callback_data=f"q|{screen.key}|skip"))
+        nav.append(InlineKeyboardButton(_("Skip ⏭"), callback_data=f"{prefix}|{screen.key}|skip"))
     if screen.multi:
-        nav.append(InlineKeyboardButton(_("Done ✔️"), callback_data=f"q|{screen.key}|done"))
+        nav.append(InlineKeyboardButton(_("Done ✔️"), callback_data=f"{prefix}|{screen.key}|done"))
     if nav:
         rows.append(nav)
-    return InlineKeyboardMarkup(rows)
+    return InlineKeyboardMarkup(rows) if rows else None  # Telegram refuses an empty keyboard
 
 
 def summary_html(summary: list[tuple[str, str, str]], lang: str) -> str:

@@ -41,6 +41,9 @@ class DeliveryKind:
     CANCELLATION = "cancellation"  # a tender the member marked interest in was cancelled
     REMINDER = "reminder"  # J-7 / J-2 before the deadline of a tender marked interesting
     HELP_REQUEST = "help_request"  # to an advisor: a member asked for help on a tender
+    ANNOUNCEMENT = "announcement"  # an advisor's announcement (deliveries.announcement_id)
+    EVENT_REMINDER = "event_reminder"  # the day before / one hour before an event registered to
+    EVENT_PROMOTED = "event_promoted"  # a seat freed up: off the waiting list, registered
 
     # Kinds about a tender that tell members about it: sent only while the tender is open.
     TENDER_NEWS = (ALERT, DIGEST_ITEM, UPDATE, REMINDER)
@@ -62,6 +65,9 @@ class Delivery(SQLModel, table=True):
     kind: str = Field(max_length=20)  # DeliveryKind
     tender_id: int | None = Field(default=None, sa_column=Column(
         Integer, ForeignKey("tenders.id", ondelete="CASCADE"), nullable=True, index=True))
+    # What an announcement's deliveries belong to (its counts on /annonces, its cancellation).
+    announcement_id: int | None = Field(default=None, sa_column=Column(
+        Integer, ForeignKey("announcements.id", ondelete="CASCADE"), nullable=True, index=True))
     payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     idempotency_key: str = Field(max_length=200, unique=True)
     status: str = Field(default=DeliveryStatus.PENDING, max_length=12, index=True)

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
 from store.models import AlertPreference, BotState, Member, Role, Structure, utcnow
@@ -147,7 +147,11 @@ def _delete_referencing(session: Session, table_name: str, row_id: int) -> None:
     for table in reversed(all_metadata().sorted_tables):
         for fk in table.foreign_keys:
             if fk.column.table.name == table_name and fk.column.name == "id":
-                session.exec(delete(table).where(fk.parent == row_id))
+                if (fk.ondelete or "").upper() == "SET NULL":  # e.g. an advisor's announcements
+                    session.exec(update(table).where(fk.parent == row_id)
+                                 .values({fk.parent.name: None}))
+                else:
+                    session.exec(delete(table).where(fk.parent == row_id))
 
 
 def seed_advisors(session: Session, telegram_ids: Iterable[int], emails: Iterable[str]) -> int:

@@ -10,6 +10,10 @@ Two ways in, one way through (`upsert_tenders`):
   cursor (`ingest_cursors`) moves to the latest publication date stored; files never move it.
 
 A record that cannot be parsed is skipped with its id and the reason; it never stops the batch.
+
+A territory (the départements the service covers, CENTRALE_TERRITORY, given by bot/) keeps only
+the tenders placed in it, and those placed nowhere in particular (no département given: they may
+concern it); the others are counted in `outside` and not stored.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ class IngestReport:
     since: date | None = None  # the fetch window start (None for files)
     last_published: date | None = None
     cursor: date | None = None  # the cursor after the run (fetch only)
+    outside: int = 0  # tenders left out: placed outside the territory
 
     def to_dict(self) -> dict:
         return {
@@ -59,6 +64,7 @@ class IngestReport:
             "since": self.since.isoformat() if self.since else None,
             "last_published": self.last_published.isoformat() if self.last_published else None,
             "cursor": self.cursor.isoformat() if self.cursor else None,
+            "outside_territory": self.outside,
             **self.summary.to_dict(),
         }
 
@@ -144,10 +150,17 @@ def files_under(path: Path) -> list[Path]:
 # --- running -------------------------------------------------------------------------------------
 
 
+def in_territory(tender: Tender, territory: frozenset[str] | None) -> bool:
+    return not territory or not tender.departements or bool(territory & set(tender.departements))
+
+
 def _store(engine: Engine, tenders: list[Tender], report: IngestReport,
-           *, cursor: bool = False) -> None:
+           *, cursor: bool = False, territory: frozenset[str] | None = None) -> None:
+    kept = [tender for tender in tenders if in_territory(tender, territory)]
+    report.outside += len(tenders) - len(kept)
     with session_scope(engine) as session:
-        report.summary.add(upsert_tenders(session, tenders))
+        report.summary.add(upsert_tenders(session, kept))
+        # The cursor moves past what was left out too: it was seen.
         published = [t.published for t in tenders if t.published]
         if published:
             latest = max(published)
@@ -157,7 +170,8 @@ def _store(engine: Engine, tenders: list[Tender], report: IngestReport,
 
 
 def ingest_files(engine: Engine, source: str, path: Path | str,
-                 progress: Progress | None = None) -> IngestReport:
+                 progress: Progress | None = None,
+                 territory: frozenset[str] | None = None) -> IngestReport:
     """Read saved answers or notices (a file or a directory of them) and store them."""
     _check_source(source)
     report = IngestReport(source=source)
@@ -170,7 +184,7 @@ def ingest_files(engine: Engine, source: str, path: Path | str,
         report.files += 1
         if progress:
             progress(count)
-    _store(engine, tenders, report)
+    _store(engine, tenders, report, territory=territory)
     return report
 
 
@@ -219,6 +233,7 @@ async def ingest_fetch(
     client=None,
     progress: Progress | None = None,
     chunk_size: int = FETCH_CHUNK,
+    territory: frozenset[str] | None = None,
 ) -> IngestReport:
     """Fetch the source's API at `api_url` (BOAMP_API_URL or TED_API_URL, from the caller's
     settings) from `since` (default: cursor, else two days ago) and store."""
@@ -237,7 +252,7 @@ async def ingest_fetch(
             tenders, skipped = parse_records(source, chunk)
             report.summary.skipped.extend(skipped)
             report.records += len(chunk)
-            _store(engine, tenders, report, cursor=True)
+            _store(engine, tenders, report, cursor=True, territory=territory)
             if progress:
                 progress(len(chunk))
     except httpx.HTTPError as exc:
@@ -261,6 +276,9 @@ def summary_lines(report: IngestReport, _: Callable[[str], str], limit: int = 20
             source=report.source.upper(), records=report.records, new=s.new, updated=s.updated,
             merged=s.merged, unchanged=s.unchanged, skipped=len(s.skipped)),
     ]
+    if report.outside:
+        lines.append(_("{count} tenders left out: outside the territory (CENTRALE_TERRITORY)")
+                     .format(count=report.outside))
     for ident, reason in s.skipped[:limit]:
         # Parsers give their reasons as message ids (English) when they can.
         lines.append(_("  skipped {id}: {reason}").format(id=ident, reason=_(reason)))

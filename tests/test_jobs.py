@@ -115,7 +115,7 @@ def make_member(engine, user_id: int) -> int:
 def fake_fetch(files: dict[str, object]):
     """An ingest_fetch that reads saved answers instead of the network; a source mapped to an
     exception fails with it."""
-    async def fetch(engine, api_url, source):
+    async def fetch(engine, api_url, source, **_options):
         found = files[source]
         if isinstance(found, Exception):
             raise found
@@ -168,7 +168,7 @@ async def test_ingest_job_runs_in_a_thread_and_skips_overlaps(engine, settings, 
     threads = []
     inner = fake_fetch({"boamp": tmp_path / "mapa.json", "ted": tmp_path / "mapa.json"})
 
-    async def fetch(engine, api_url, source):
+    async def fetch(engine, api_url, source, **_options):
         threads.append(threading.current_thread())
         return await inner(engine, api_url, "boamp")
 
