@@ -3,7 +3,7 @@
 alerted, followed, grouped and reminded exactly like BOAMP and TED ones:
 
 - `post`: a new tender (source id `adv-<random>`), its `opportunities` row (buyer kind, the
-  contact), then matching at once (tenders.match_job.run_matching, which queues the alerts in
+  contact), then matching at once (alerts.match_job.run_matching, which queues the alerts in
   the same transaction);
 - `edit`: the same source id with new content — the store marks the tender changed, matching
   runs again, and those alerted get an update (alerts.outbox.enqueue_updates, as a rectificatif);
@@ -70,7 +70,7 @@ def _tender(posting: Posting, source_id: str, published: date) -> Tender:
 
 
 def _match(session: Session, now: datetime, tz: ZoneInfo) -> None:
-    from tenders.match_job import run_matching
+    from alerts.match_job import run_matching
 
     run_matching(session, tz=tz, now=now)
 

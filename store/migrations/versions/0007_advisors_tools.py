@@ -2,7 +2,7 @@
 deliveries say which announcement they belong to.
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0004
 """
 import sqlalchemy as sa
 from alembic import op
@@ -10,7 +10,7 @@ from alembic import op
 from store.tender_models import UTCDateTime
 
 revision = "0007"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
