@@ -66,6 +66,7 @@ def upgrade(url: str, revision: str = "head") -> None:
 def all_metadata():
     """Import every table module so that the metadata is complete."""
     import store.alert_models  # noqa: F401
+    import store.mail_models  # noqa: F401
     import store.models  # noqa: F401
     import store.tender_models  # noqa: F401
 

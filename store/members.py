@@ -17,6 +17,14 @@ def member_by_telegram(session: Session, telegram_user_id: int) -> Member | None
     return session.exec(select(Member).where(Member.telegram_user_id == telegram_user_id)).first()
 
 
+def member_by_email(session: Session, address: str) -> Member | None:
+    """The (first) member with this email address, case ignored."""
+    from sqlalchemy import func
+
+    return session.exec(select(Member).where(func.lower(Member.email) == address.lower())
+                        .order_by(Member.id)).first()
+
+
 def structure_fields(answers: dict[str, Any]) -> dict[str, Any]:
     """Structure columns from diagnostic answers (only the keys present)."""
     from conversations.choices import CAPACITY_MAX_VALUE, SIAE_TYPES
@@ -86,9 +94,12 @@ def answers_from_profile(structure: Structure, member: Member,
 
 def save_diagnostic(session: Session, *, telegram_user_id: int | None, chat_id: int | None,
                     language: str, answers: dict[str, Any],
-                    consent_at: datetime | None = None) -> tuple[Structure, Member]:
-    """Create (or replace) the member's structure and preferences from a completed diagnostic."""
-    member = member_by_telegram(session, telegram_user_id) if telegram_user_id else None
+                    consent_at: datetime | None = None,
+                    member: Member | None = None) -> tuple[Structure, Member]:
+    """Create (or replace) the member's structure and preferences from a completed diagnostic
+    (`member`: the one it is for when it is not found by Telegram id, e.g. by email)."""
+    if member is None and telegram_user_id:
+        member = member_by_telegram(session, telegram_user_id)
     fields = structure_fields(answers)
     structure = None
     if fields.get("siret"):
