@@ -130,3 +130,72 @@ def run():
     def runner(coroutine):
         return asyncio.run(coroutine)
     return runner
+
+
+class Harness:
+    """The bridge as `centrale deliver` and `centrale mail serve` run it, on the test database:
+    the email runner, and the LMTP server on loopback."""
+
+    def __init__(self, engine, config: MailConfig, sink: Sink, now=lambda: NOW):
+        from zoneinfo import ZoneInfo
+
+        from channels.email.channel import EmailChannel
+        from channels.email.inbound import Bridge
+        from channels.email.lmtp import LmtpServer
+        from conversations.questions import Services
+
+        self.engine = engine
+        self.config = config
+        self.sink = sink
+        self.now = now
+        self.tz = ZoneInfo("Europe/Paris")
+        self.channel = EmailChannel(config, engine)
+        self.services = Services()
+        self.bridge = Bridge(engine, config, self.channel, tz=self.tz, now=now,
+                             services=self.services)
+        self.server = LmtpServer(self.bridge, "127.0.0.1", 0, sweep_s=3600)
+        self.sent = 0
+
+    async def __aenter__(self) -> Harness:
+        await self.server.start()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.server.stop()
+        await self.channel.aclose()
+
+    async def deliver(self):
+        from alerts.runner import DeliveryRunner, WorkerConfig
+
+        runner = DeliveryRunner(self.engine, self.channel, tz=self.tz,
+                                config=WorkerConfig(poll_s=0.05), now=self.now)
+        try:
+            return await runner.run(once=True)
+        finally:
+            runner.close()
+
+    async def send(self, recipient: str, body: str | bytes, *, sender: str = "marie@asso.test",
+                   envelope: str | None = None, headers: dict | None = None,
+                   raw: bytes | None = None) -> list[tuple[int, str]]:
+        """Mail `body` to `recipient` through the LMTP server, and wait for its processing."""
+        if raw is None:
+            self.sent += 1
+            fields = {"From": sender, "To": recipient, "Subject": "Re: alerte",
+                      "Message-ID": f"<m{self.sent}.{abs(hash(str(body)))}@asso.test>",
+                      "MIME-Version": "1.0", "Content-Type": "text/plain; charset=utf-8",
+                      "Content-Transfer-Encoding": "8bit", **(headers or {})}
+            lines = [f"{name}: {value}" for name, value in fields.items()]
+            text = body.encode() if isinstance(body, str) else body
+            raw = "\r\n".join(lines).encode() + b"\r\n\r\n" + text
+        answers = await lmtp_send("127.0.0.1", self.server.port,
+                                  sender if envelope is None else envelope, [recipient], raw)
+        await self.server.drain()
+        return answers
+
+
+def reply_address(message) -> str:
+    return message["Reply-To"].addresses[0].addr_spec
+
+
+def text_of(message) -> str:
+    return message.get_body(("plain",)).get_content()
