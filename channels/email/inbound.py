@@ -165,7 +165,7 @@ class Bridge:
             return self._bounce(session, row, mail, now)
         if mail.automatic:
             return Outcome(S.IGNORED, f"automatic: {mail.automatic}")
-        if mail.problem and not mail.text:
+        if mail.problem:
             return self._reject(session, sender, "unreadable", None, now, mail.problem)
         if route == Purpose.UNSUBSCRIBE:
             return self._unsubscribe(session, row, mail, sender, now)

@@ -233,5 +233,11 @@ def parse(raw: bytes, envelope_from: str = "") -> Parsed:
         parsed.problem = f"body unreadable: {error!r}"
     if message.defects and not parsed.text:
         parsed.problem = parsed.problem or f"MIME defects: {message.defects[:3]!r}"
+    if not any(message.get(name) for name in ("From", "Subject", "Content-Type", "Date")):
+        parsed.problem = "not a message (no header)"
+    garbled = [d for part in message.walk() for d in part.defects
+               if "Base64" in type(d).__name__ or "Undecodable" in type(d).__name__]
+    if garbled:
+        parsed.problem = f"undecodable body: {garbled[:2]!r}"
     return parsed
 
