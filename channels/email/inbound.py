@@ -71,8 +71,9 @@ def _insert_ignore(session: Session, table, values: dict, conflict: list[str]) -
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    statement = insert(table).values(values).on_conflict_do_nothing(index_elements=conflict)
-    return session.execute(statement).rowcount or 0
+    statement = (insert(table).values(values).on_conflict_do_nothing(index_elements=conflict)
+                 .returning(*table.primary_key.columns))
+    return len(session.execute(statement).all())  # rowcount is not reliable on every driver
 
 
 class Bridge:

@@ -1,8 +1,8 @@
-"""email_bridge
+"""The email bridge's tables: inbound mail kept raw (mail_inbound), the diagnostic by email
+(mail_conversations), bounce scores (mail_bounces), explanations sent (mail_rejections).
 
 Revision ID: 0006
-Revises: 0003
-Create Date: 2026-12-04 21:15:08.058908
+Revises: 0003 (the lead re-chains it when merging)
 """
 from alembic import op
 import sqlalchemy as sa
