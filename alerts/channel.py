@@ -3,7 +3,7 @@
 A channel knows a member's address on it, renders an alerts.message.Message in its own format,
 sends it and says what the answer means (`SendResult`); the runner keeps everything else: claims,
 leases, the shared rate limit, what an uncertain send becomes, the fallback to another channel.
-channels/telegram.py is one; the email channel is the next.
+channels/telegram.py and channels/email/ are the two.
 """
 
 from __future__ import annotations
@@ -47,7 +47,9 @@ class Channel(Protocol):
         """Where to send to this member, or None when the channel is closed for them."""
 
     def render(self, message: Message) -> Any:
-        """The message in the channel's format, within the channel's limits."""
+        """The message in the channel's format, within the channel's limits. A channel whose
+        format depends on the recipient may also have `render_to(message, member, deliveries)`,
+        which the runner then calls instead (alerts.compose.render_for; the email channel)."""
 
     async def send(self, address: Any, rendered: Any) -> SendResult:
         """Send and classify the answer; never raises for a failed send."""

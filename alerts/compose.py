@@ -243,7 +243,16 @@ def _help_request(session: Session, loader: Loader, group: list[Delivery], membe
     requester = loader.member(int(payload.get("requester") or 0)) if payload.get(
         "requester") else None
     return help_request_message(session, requester, loader.tender(group[0].tender_id),
-                                _lang(member))
+                                _lang(member), text=payload.get("text"))
+
+
+def _email_bouncing(session: Session, loader: Loader, group: list[Delivery], member: Member,
+                    now: datetime, tz: ZoneInfo) -> Message:
+    from alerts.advisors import email_bouncing_message
+
+    payload = group[0].payload or {}
+    return email_bouncing_message(session, loader.member(int(payload.get("member") or 0)),
+                                  _lang(member))
 
 
 def _announcement_of(session: Session, delivery: Delivery, now: datetime):
@@ -306,7 +315,7 @@ Builder = Callable[[Session, Loader, list[Delivery], Member, datetime, ZoneInfo]
 # What each kind of delivery says; later flows (groupements, support…) add theirs.
 BUILDERS: dict[str, Builder] = {
     K.DIGEST_ITEM: _digest, K.ALERT: _alert, K.UPDATE: _update, K.CANCELLATION: _cancellation,
-    K.REMINDER: _reminder, K.HELP_REQUEST: _help_request,
+    K.REMINDER: _reminder, K.HELP_REQUEST: _help_request, K.EMAIL_BOUNCING: _email_bouncing,
     K.ANNOUNCEMENT: _announcement, K.EVENT_REMINDER: _event_reminder,
     K.EVENT_PROMOTED: _event_promoted,
 }
@@ -338,6 +347,18 @@ def tender_problem(tender: TenderRow | None, kind: str, now: datetime) -> str | 
     return None
 
 
+def render_for(channel: Channel, message: Message, member: Member,
+               deliveries: Sequence[Delivery]) -> Any:
+    """The channel's rendering of `message`. A channel whose format depends on the recipient
+    and on what the deliveries are about has `render_to(message, member, deliveries)` — email:
+    the language of its fixed texts, the signed reply address (member + thread), the threading
+    headers, the digest's items in the Message-ID; the others only `render(message)`."""
+    render_to = getattr(channel, "render_to", None)
+    if render_to is not None:
+        return render_to(message, member, deliveries)
+    return channel.render(message)
+
+
 def _prepare_one(session: Session, loader: Loader, job: Job, now: datetime, tz: ZoneInfo,
                  channel: Channel) -> Prepared | None:
     member = loader.member(job.member_id)
@@ -366,7 +387,8 @@ def _prepare_one(session: Session, loader: Loader, job: Job, now: datetime, tz: 
     if not keep:
         return None
     try:
-        rendered = channel.render(build_message(session, keep, member, now, tz, loader=loader))
+        rendered = render_for(channel, build_message(session, keep, member, now, tz,
+                                                     loader=loader), member, keep)
     except NothingToSend as reason:
         claims.finish_dead(session, [d.id for d in keep], claim_id=job.claim_id,
                            reason=str(reason))

@@ -171,8 +171,20 @@ def run_polling(settings: Settings) -> int:
     from store.db import upgrade
 
     upgrade(settings.DATABASE_URL)
+    from bot.cli_mail import start_lmtp, stop_lmtp
+
     application = build_application(settings)
     schedule_jobs(application)
+    # The inbound LMTP server (LMTP_LISTEN) runs in the bot's event loop.
+    application.post_init = start_lmtp
+    previous = application.post_shutdown
+
+    async def post_shutdown(app) -> None:
+        await stop_lmtp(app)
+        if previous is not None:
+            await previous(app)
+
+    application.post_shutdown = post_shutdown
     application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False,
                             poll_interval=POLL_INTERVAL)
     return 0

@@ -36,7 +36,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from bot import cli_advisors, cli_alerts, cli_tenders
+    from bot import cli_advisors, cli_alerts, cli_mail, cli_tenders
 
     parser = argparse.ArgumentParser(prog="centrale", description="Centrale: ESS tenders assistant.")
     parser.add_argument("-v", "--verbose", action="store_true", help="more logging")
@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_tenders.register(commands)
     cli_alerts.register(commands)
     cli_advisors.register(commands)
+    cli_mail.register(commands)
     return parser
 
 

@@ -1,5 +1,5 @@
-"""`centrale deliver`: the delivery runner (alerts.runner) over the Telegram channel, and the
-same runner as a job of `centrale run`.
+"""`centrale deliver`: the delivery runner (alerts.runner) over the Telegram channel — and, beside
+it, over the email channel when SMTP_URL is set — and the same runners as jobs of `centrale run`.
 
 centrale deliver [--once] [--rate N] [--takeover] [--json]
 centrale deliver --uncertain [--json]           list deliveries left `uncertain`
@@ -11,7 +11,8 @@ puts back what it had claimed but not started). Several may run against PostgreS
 shared through the database, so `--rate` is the bot's total, whatever the number of workers.
 
 Inside `centrale run`: `schedule_delivery(application)` adds the repeating job `deliver_job`,
-which sends what is due and returns (a job never runs twice at once).
+which sends what is due and returns (a job never runs twice at once), and `email_deliver_job`
+for email when SMTP_URL is set. `--rate` applies to Telegram; email keeps MAIL_RATE_PER_MINUTE.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from locales import gettext_for
 log = logging.getLogger(__name__)
 
 JOB_NAME = "deliver"
+EMAIL_JOB_NAME = "deliver-email"
 JOB_INTERVAL_S = 5.0
 
 
@@ -50,7 +52,8 @@ def _config(args: argparse.Namespace):
 
 
 async def _deliver(args: argparse.Namespace, settings, engine) -> dict:
-    from alerts.runner import DeliveryRunner
+    from alerts.runner import DeliveryRunner, WorkerConfig
+    from bot.cli_mail import email_channel
     from channels.telegram import TelegramChannel, make_bot
 
     config = _config(args)
@@ -61,19 +64,51 @@ async def _deliver(args: argparse.Namespace, settings, engine) -> dict:
             loop.add_signal_handler(signum, stop.set)
         except (NotImplementedError, RuntimeError):  # not the main thread, or Windows
             pass
-    bot = make_bot(settings.TELEGRAM_BOT_TOKEN, settings.TELEGRAM_API_URL,
-                   read_timeout_s=config.read_timeout_s,
-                   connect_timeout_s=config.connect_timeout_s)
-    channel = TelegramChannel(bot, read_timeout_s=config.read_timeout_s,
-                              connect_timeout_s=config.connect_timeout_s)
-    worker = DeliveryRunner(engine, channel, tz=settings.timezone, config=config)
+    recover = 0.0 if args.takeover else None
+    runs = {}
+    closing = []
+    bot = None
+    if settings.TELEGRAM_BOT_TOKEN:
+        bot = make_bot(settings.TELEGRAM_BOT_TOKEN, settings.TELEGRAM_API_URL,
+                       read_timeout_s=config.read_timeout_s,
+                       connect_timeout_s=config.connect_timeout_s)
+        channel = TelegramChannel(bot, read_timeout_s=config.read_timeout_s,
+                                  connect_timeout_s=config.connect_timeout_s)
+        runs["telegram"] = DeliveryRunner(engine, channel, tz=settings.timezone, config=config)
+    if settings.email_enabled:
+        email_config = WorkerConfig(once_linger_s=config.once_linger_s)
+        channel = email_channel(settings, engine)
+        runs["email"] = DeliveryRunner(engine, channel, tz=settings.timezone,
+                                       config=email_config)
+        closing.append(channel.aclose)
     try:
-        async with bot:
-            stats = await worker.run(once=args.once, stop=stop,
-                                     recover_lease_s=0.0 if args.takeover else None)
+        if bot is not None:
+            await bot.initialize()
+        results = await asyncio.gather(*(runner.run(once=args.once, stop=stop,
+                                                     recover_lease_s=recover)
+                                         for runner in runs.values()))
     finally:
-        worker.close()
-    return stats.to_dict()
+        for runner in runs.values():
+            runner.close()
+        if bot is not None:
+            await bot.shutdown()
+        for close in closing:
+            await close()
+    per_channel = {name: stats.to_dict() for name, stats in zip(runs, results, strict=True)}
+    return {**_sum(list(per_channel.values())), "channels": per_channel}
+
+
+def _sum(all_stats: list[dict]) -> dict:
+    """The runners' stats added up, key by key ((requeued, uncertain) pairs item by item)."""
+    total: dict = {}
+    for stats in all_stats:
+        for key, value in stats.items():
+            if isinstance(value, tuple | list):
+                before = total.get(key) or (0,) * len(value)
+                total[key] = tuple(a + b for a, b in zip(before, value, strict=True))
+            else:
+                total[key] = total.get(key, 0) + value
+    return total
 
 
 def _uncertain_rows(engine) -> list[dict]:
@@ -121,33 +156,33 @@ def _cmd_deliver(args: argparse.Namespace) -> int:
         print(_("{count} deliveries will be sent again.").format(count=count))
         return 0
     settings = get_settings()
-    if not settings.TELEGRAM_BOT_TOKEN:
-        print(_("TELEGRAM_BOT_TOKEN is not set: there is no bot to send with."), file=sys.stderr)
+    if not settings.TELEGRAM_BOT_TOKEN and not settings.email_enabled:
+        print(_("Neither TELEGRAM_BOT_TOKEN nor SMTP_URL is set: there is nothing to send "
+                "with."), file=sys.stderr)
         return 2
     stats = asyncio.run(_deliver(args, settings, engine))
-    waiting = _waiting_without_runner(engine)
+    waiting = _waiting_without_runner(engine, set(stats["channels"]))
     if args.json:
         print(json.dumps({**stats, "waiting_for_channel": waiting}))
         return 0
     print(_("{messages} messages sent ({sent} deliveries), {retried} to retry, "
             "{uncertain} uncertain, {dead} given up.").format(**stats))
     for channel, count in sorted(waiting.items()):
-        print(_("{count} deliveries wait for the {channel} channel, which is not running yet: "
-                "they will leave once it is.").format(count=count, channel=channel))
+        print(_("{count} deliveries wait for the {channel} channel, which is not configured "
+                "here: they will leave once it is.").format(count=count, channel=channel))
     return 0
 
 
-def _waiting_without_runner(engine) -> dict[str, int]:
-    """Open deliveries of the channels no runner sends yet (email, until it exists)."""
+def _waiting_without_runner(engine, running: set[str]) -> dict[str, int]:
+    """Open deliveries of the channels no runner sent here (email without SMTP_URL…)."""
     from sqlalchemy import func, select
 
-    from channels.telegram import NAME
     from store.alert_models import Delivery, DeliveryStatus
     from store.db import session_scope
 
     with session_scope(engine) as session:
         rows = session.execute(select(Delivery.channel, func.count()).where(
-            Delivery.status.in_(DeliveryStatus.OPEN), Delivery.channel != NAME)
+            Delivery.status.in_(DeliveryStatus.OPEN), Delivery.channel.not_in(running))
             .group_by(Delivery.channel)).all()
     return {channel: count for channel, count in rows}
 
@@ -158,7 +193,8 @@ def register(commands) -> None:
     deliver = commands.add_parser(
         "deliver", help=_("send due deliveries (a worker; several may run on PostgreSQL)"),
         description=_("Send the alerts, digests, updates and reminders that are due, through "
-                      "Telegram, at most --rate messages a second for the whole bot."))
+                      "Telegram (at most --rate messages a second for the whole bot) and, when "
+                      "SMTP_URL is set, by email (MAIL_RATE_PER_MINUTE)."))
     deliver.add_argument("--once", action="store_true",
                          help=_("send what is due now, then stop"))
     deliver.add_argument("--linger", type=float, default=10.0, metavar="SECONDS",
@@ -210,17 +246,51 @@ async def deliver_job(context) -> None:
             log.exception("the delivery job failed; it runs again in %s s", JOB_INTERVAL_S)
 
 
+async def email_deliver_job(context) -> None:
+    """The same for the email channel (scheduled when SMTP_URL is set)."""
+    from alerts.runner import DeliveryRunner
+    from bot.cli_mail import email_channel
+    from store.db import engine_for
+
+    data = context.application.bot_data
+    lock: asyncio.Lock = data.setdefault("email_delivery_lock", asyncio.Lock())
+    if lock.locked():
+        return
+    async with lock:
+        worker = data.get("email_delivery_worker")
+        if worker is None:
+            settings = data["settings"]
+            engine = data.get("engine") or engine_for(settings.DATABASE_URL)
+            worker = data["email_delivery_worker"] = DeliveryRunner(
+                engine, email_channel(settings, engine), tz=settings.timezone)
+        try:
+            await worker.run(once=True)
+        except Exception:
+            log.exception("the email delivery job failed; it runs again in %s s",
+                          JOB_INTERVAL_S)
+
+
 def schedule_delivery(application, interval_s: float = JOB_INTERVAL_S):
-    """Run `deliver_job` every `interval_s` seconds in the application's JobQueue."""
+    """Run `deliver_job` every `interval_s` seconds in the application's JobQueue (and
+    `email_deliver_job` when SMTP_URL is set). Returns the Telegram job."""
     # Two instances allowed: a tick during a long run returns at once (the lock) instead of
     # APScheduler warning that the job is still running.
+    settings = application.bot_data.get("settings")
+    if settings is not None and settings.email_enabled:
+        application.job_queue.run_repeating(email_deliver_job, interval=interval_s, first=1.5,
+                                            name=EMAIL_JOB_NAME,
+                                            job_kwargs={"max_instances": 2})
     return application.job_queue.run_repeating(deliver_job, interval=interval_s, first=1.0,
                                                name=JOB_NAME, job_kwargs={"max_instances": 2})
 
 
 async def stop_delivery(application) -> None:
-    """Release the job's worker (call from post_shutdown)."""
+    """Release the jobs' workers (call from post_shutdown)."""
     worker = application.bot_data.pop("delivery_worker", None)
     if worker is not None:
         await worker.channel.bot.shutdown()
+        worker.close()
+    worker = application.bot_data.pop("email_delivery_worker", None)
+    if worker is not None:
+        await worker.channel.aclose()
         worker.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ValidationError, field_validator
+from pydantic import ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,9 +36,13 @@ class Settings(BaseSettings):
     LMTP_LISTEN: str | None = None
     REPLY_KEY_SECRET: str | None = None
     CENTRALE_TERRITORY: str = ""
+    PUBLIC_URL: str | None = None
+    # Outbound emails a minute for the whole service (all `centrale deliver` workers together):
+    # what the SMTP relay accepts without throttling.
+    MAIL_RATE_PER_MINUTE: float = 600.0
 
     @field_validator("TELEGRAM_BOT_TOKEN", "SMTP_URL", "MAIL_FROM", "MAIL_DOMAIN", "LMTP_LISTEN",
-                     "REPLY_KEY_SECRET", mode="before")
+                     "REPLY_KEY_SECRET", "PUBLIC_URL", mode="before")
     @classmethod
     def _empty_is_none(cls, value):
         return value or None
@@ -86,6 +90,54 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("smtp://", "smtps://")):
             raise ValueError("expected smtp://user:pass@host:587 or smtps://…")
         return value
+
+    @field_validator("MAIL_FROM")
+    @classmethod
+    def _mail_from(cls, value):
+        if value is not None:
+            from email.utils import parseaddr
+
+            address = parseaddr(value)[1]
+            if "@" not in address or address.startswith("@") or address.endswith("@"):
+                raise ValueError("expected an address such as Centrale <alertes@example.org>")
+        return value
+
+    @field_validator("MAIL_DOMAIN")
+    @classmethod
+    def _mail_domain(cls, value):
+        if value is not None and (
+                "@" in value or "." not in value or any(ch.isspace() for ch in value)):
+            raise ValueError("expected a domain name such as reply.example.org")
+        return value.lower() if value else value
+
+    @field_validator("REPLY_KEY_SECRET")
+    @classmethod
+    def _secret(cls, value):
+        if value is not None and len(value) < 16:
+            raise ValueError("expected at least 16 characters (a long random string)")
+        return value
+
+    @field_validator("PUBLIC_URL")
+    @classmethod
+    def _public_url(cls, value):
+        if value is not None and not value.startswith("https://"):
+            raise ValueError("expected an https:// URL such as https://centrale.example.org")
+        return value.rstrip("/") if value else value
+
+    @field_validator("MAIL_RATE_PER_MINUTE")
+    @classmethod
+    def _rate(cls, value):
+        if not value > 0:
+            raise ValueError("expected a positive number of emails a minute, such as 600")
+        return value
+
+    @model_validator(mode="after")
+    def _email_channel(self):
+        if self.SMTP_URL or self.LMTP_LISTEN:
+            for name in ("MAIL_FROM", "MAIL_DOMAIN", "REPLY_KEY_SECRET"):
+                if not getattr(self, name):
+                    raise ValueError(f"{name} is needed when SMTP_URL or LMTP_LISTEN is set")
+        return self
 
     @field_validator("LMTP_LISTEN")
     @classmethod
@@ -139,6 +191,11 @@ class Settings(BaseSettings):
         return {int(p.strip()) for p in self.CENTRALE_ADVISORS.split(",") if p.strip().isdigit()}
 
     @property
+    def email_enabled(self) -> bool:
+        """Outbound email is configured (the email runner runs beside Telegram's)."""
+        return bool(self.SMTP_URL)
+
+    @property
     def advisor_emails(self) -> set[str]:
         return {p.strip().lower() for p in self.CENTRALE_ADVISORS.split(",") if "@" in p}
 
@@ -148,8 +205,10 @@ def load_settings(**overrides) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = first["loc"][0] if first["loc"] else "settings"
         message = first["msg"].removeprefix("Value error, ")
+        name = first["loc"][0] if first["loc"] else message.split(" ", 1)[0]
+        if not first["loc"]:  # a rule over several settings names its own first
+            message = message.split(" ", 1)[1]
         raise SettingsError(f"{name}: {message}") from None
 
 

@@ -92,10 +92,13 @@ def answers_from_profile(structure: Structure, member: Member,
 
 def save_diagnostic(session: Session, *, telegram_user_id: int | None, chat_id: int | None,
                     language: str, answers: Answers,
-                    consent_at: datetime | None = None) -> tuple[Structure, Member]:
-    """Create (or replace) the member's structure and preferences from a completed diagnostic."""
+                    consent_at: datetime | None = None,
+                    member: Member | None = None) -> tuple[Structure, Member]:
+    """Create (or replace) the member's structure and preferences from a completed diagnostic
+    (`member`: the one it is for when it is not found by Telegram id, e.g. by email)."""
     return members.save_profile(
         session, telegram_user_id=telegram_user_id, chat_id=chat_id, language=language,
+        member=member,
         fields=structure_fields(answers), consent_at=consent_at, email=alert_email(answers),
         rhythm=answers.get("rhythm") or DEFAULT_RHYTHM,
         channel=answers.get("channel") or DEFAULT_CHANNEL)

@@ -21,7 +21,7 @@ from locales.compiling import compile_po
 ROOT = LOCALE_DIR.parent
 # Every package of DESIGN.md, those of later issues included (a missing folder is skipped).
 PACKAGES = ("bot", "handlers", "conversations", "store", "tenders", "reference", "matching",
-            "alerts", "channels", "consortia", "support", "announcements", "stats", "mail",
+            "alerts", "channels", "consortia", "support", "announcements", "stats",
             "locales")
 KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
 

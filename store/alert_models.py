@@ -40,7 +40,8 @@ class DeliveryKind:
     UPDATE = "update"  # a rectificatif of a tender the member was alerted to
     CANCELLATION = "cancellation"  # a tender the member marked interest in was cancelled
     REMINDER = "reminder"  # J-7 / J-2 before the deadline of a tender marked interesting
-    HELP_REQUEST = "help_request"  # to an advisor: a member asked for help on a tender
+    HELP_REQUEST = "help_request"  # to an advisor: a member asked for help (on a tender)
+    EMAIL_BOUNCING = "email_bouncing"  # to an advisor: email to a member stopped (bounces)
     ANNOUNCEMENT = "announcement"  # an advisor's announcement (deliveries.announcement_id)
     EVENT_REMINDER = "event_reminder"  # the day before / one hour before an event registered to
     EVENT_PROMOTED = "event_promoted"  # a seat freed up: off the waiting list, registered

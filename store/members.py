@@ -18,13 +18,24 @@ def member_by_telegram(session: Session, telegram_user_id: int) -> Member | None
     return session.exec(select(Member).where(Member.telegram_user_id == telegram_user_id)).first()
 
 
+def member_by_email(session: Session, address: str) -> Member | None:
+    """The (first) member with this email address, case ignored."""
+    from sqlalchemy import func
+
+    return session.exec(select(Member).where(func.lower(Member.email) == address.lower())
+                        .order_by(Member.id)).first()
+
+
 def save_profile(session: Session, *, telegram_user_id: int | None, chat_id: int | None,
                  language: str, fields: dict[str, Any], rhythm: str, channel: str,
                  email: str | None = None,
-                 consent_at: datetime | None = None) -> tuple[Structure, Member]:
+                 consent_at: datetime | None = None,
+                 member: Member | None = None) -> tuple[Structure, Member]:
     """Create (or replace) the member's structure with `fields` (structure columns) and its alert
-    preferences. The structure is the one with the same SIRET, else the member's own, else new."""
-    member = member_by_telegram(session, telegram_user_id) if telegram_user_id else None
+    preferences (`member`: the one it is for when it is not found by Telegram id, e.g. by email).
+    The structure is the one with the same SIRET, else the member's own, else new."""
+    if member is None and telegram_user_id:
+        member = member_by_telegram(session, telegram_user_id)
     structure = None
     if fields.get("siret"):
         structure = session.exec(select(Structure).where(Structure.siret == fields["siret"])).first()

@@ -1,0 +1,232 @@
+"""Email bridge benchmark: 5,000 alert emails rendered and sent by the email runner to a local
+aiosmtpd sink, then 1,000 replies ("INTERESSE") through the LMTP server, carried out and
+answered. Prints one JSON object:
+
+    {"messages", "seconds", "msgs_per_s", "replies", "replies_seconds", "replies_per_s",
+     "lost", "duplicates"}
+
+Target: msgs_per_s >= 500, replies_per_s >= 200, lost = duplicates = 0.
+
+    .venv/bin/python benchmarks/email_bridge.py [--messages 5000] [--replies 1000]
+                                                [--database-url URL]
+
+The sink runs in its own process (as the relay would be elsewhere) and writes each Message-ID
+it accepts to a file; the runner (what `centrale deliver` runs for email, its rate set far above
+the load so that the limiter is not what is measured) and the LMTP server run in this process.
+`seconds` runs from the runner's start to its end; `replies_per_s` from the first reply sent to
+the last one processed and answered. `lost`: alerts not received by the sink plus replies not
+carried out; `duplicates`: the same alert received twice plus a reply carried out twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+if __package__ in (None, ""):  # run as a file: the project root on the path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import func, insert, select  # noqa: E402
+from sqlmodel import Session  # noqa: E402
+
+TZ = ZoneInfo("Europe/Paris")
+DOMAIN = "reply.bench.test"
+
+
+def sink_main(port: int, path: str) -> None:
+    """The sink process: accept everything, write each Message-ID on its own line."""
+    from aiosmtpd.controller import Controller
+
+    out = open(path, "a", buffering=1)  # noqa: SIM115 - open for the process's life
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            head = envelope.original_content.split(b"\r\n\r\n", 1)[0]
+            for line in head.split(b"\r\n"):
+                if line[:11].lower() == b"message-id:":
+                    out.write(line[11:].strip().decode() + " " + envelope.rcpt_tos[0] + "\n")
+            return "250 OK"
+
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    print("ready", flush=True)
+    try:
+        sys.stdin.read()  # until the benchmark closes our stdin
+    finally:
+        controller.stop()
+        out.close()
+
+
+def prepare(engine, count: int, now: datetime) -> None:
+    from alerts.outbox import delivery_key
+    from store.alert_models import Delivery
+    from store.db import all_metadata
+    from store.models import AlertPreference, Member, Structure
+    from store.tender_models import MatchRow, TenderRow
+
+    metadata = all_metadata()
+    metadata.drop_all(engine)
+    metadata.create_all(engine)
+    with Session(engine) as session:
+        tender = TenderRow(source="boamp", source_id="27-1", title="Entretien des espaces verts",
+                           buyer="Ville de Lyon", description="Tonte et taille.",
+                           cpv_codes=["77310000"], departements=["69"],
+                           deadline=now + timedelta(days=30), estimated_value=120_000,
+                           url="https://www.boamp.fr/avis/detail/27-1", status="open",
+                           content_hash="h", needs_matching=False, first_seen=now,
+                           updated_at=now)
+        session.add(tender)
+        session.flush()
+        session.execute(insert(Structure), [{"name": f"Structure {i}", "departements": ["69"],
+                                             "cpv_codes": ["77310000"], "keywords": [],
+                                             "excluded_keywords": [], "readiness": [],
+                                             "consortium_roles": []} for i in range(count)])
+        structures = session.execute(select(Structure.id).order_by(Structure.id)).scalars().all()
+        session.execute(insert(Member), [{"structure_id": s, "email": f"m{i}@asso.test",
+                                          "language": "fr", "email_active": True,
+                                          "telegram_active": True, "role": "member"}
+                                         for i, s in enumerate(structures)])
+        members = session.execute(select(Member.id, Member.structure_id)).all()
+        session.execute(insert(AlertPreference), [{
+            "member_id": m, "channel": "email", "quiet_start": 0, "quiet_end": 0,
+            "quiet_weekends": False} for m, _s in members])
+        session.execute(insert(MatchRow), [{
+            "tender_id": tender.id, "structure_id": s, "score": 80,
+            "reasons": [{"kind": "keyword", "keyword": "espaces verts"}], "created_at": now,
+            "updated_at": now} for _m, s in members])
+        session.execute(insert(Delivery), [{
+            "member_id": m, "channel": "email", "kind": "alert", "tender_id": tender.id,
+            "payload": {"score": 80}, "idempotency_key": delivery_key("alert", m, tender.id,
+                                                                      "email"),
+            "status": "pending", "attempts": 0, "failures": 0, "next_attempt_at": now,
+            "created_at": now} for m, _s in members])
+        session.commit()
+
+
+async def lmtp_client(port: int, jobs: asyncio.Queue) -> None:
+    import aiosmtplib
+
+    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False, timeout=60)
+    await client.connect()
+    client.last_ehlo_response = await client.execute_command(b"LHLO", b"bench.test")
+    while True:
+        try:
+            sender, recipient, data = jobs.get_nowait()
+        except asyncio.QueueEmpty:
+            break
+        await client.sendmail(sender, [recipient], data)
+    await client.quit()
+
+
+async def run(args) -> dict:
+    import conversations.email_onboarding  # noqa: F401 - plugs INSCRIPTION in
+    from alerts.runner import DeliveryRunner, WorkerConfig
+    from channels.email.channel import EmailChannel
+    from channels.email.config import MailConfig, SmtpServer
+    from channels.email.inbound import Bridge
+    from channels.email.lmtp import LmtpServer
+    from store.alert_models import Delivery, Interest
+    from store.db import make_engine
+    from tests.email.conftest import free_port
+
+    workdir = Path(tempfile.mkdtemp(prefix="email-bench-"))
+    url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
+    engine = make_engine(url)
+    now = datetime.now(UTC) - timedelta(minutes=1)
+    prepare(engine, args.messages, now)
+
+    port, received = free_port(), workdir / "received.txt"
+    sink = subprocess.Popen([sys.executable, __file__, "--sink", str(port), str(received)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert sink.stdout.readline().strip() == "ready"
+    config = MailConfig(mail_from="Centrale <alertes@bench.test>", domain=DOMAIN,
+                        secret="benchmark-secret-0123456789", smtp=SmtpServer("127.0.0.1", port),
+                        rate_per_minute=10_000_000)
+    channel = EmailChannel(config, engine, pool_size=16)
+    try:
+        runner = DeliveryRunner(engine, channel, tz=TZ, config=WorkerConfig(poll_s=0.05))
+        start = time.perf_counter()
+        stats = await runner.run(once=True)
+        seconds = time.perf_counter() - start
+        runner.close()
+
+        # Replies: INTERESSE to each alert's reply address, from its member.
+        with Session(engine) as session:
+            rows = session.execute(select(Delivery.member_id).where(
+                Delivery.status == "sent").order_by(Delivery.id).limit(args.replies)).all()
+        with Session(engine) as session:
+            from store.models import Member
+
+            members = {m.id: m for m in session.execute(select(Member)).scalars()}
+        bridge = Bridge(engine, config, channel, tz=TZ)
+        server = LmtpServer(bridge, "127.0.0.1", 0, workers=4)
+        await server.start()
+        jobs: asyncio.Queue = asyncio.Queue()
+        for (member_id,) in rows:
+            member = members[member_id]
+            from channels.email.keys import Purpose, Thread, address, make_key
+
+            tender = 1
+            key = make_key(config.secret, Purpose.REPLY, member_id, Thread("t", tender),
+                           now.date())
+            recipient = address(Purpose.REPLY, key, DOMAIN)
+            data = (f"From: {member.email}\r\nTo: {recipient}\r\nSubject: Re: alerte\r\n"
+                    f"Message-ID: <r{member_id}@asso.test>\r\n\r\nINTERESSE\r\n\r\nLe 24 nov. "
+                    "2026, Centrale a écrit :\r\n> Entretien des espaces verts\r\n").encode()
+            jobs.put_nowait((member.email, recipient, data))
+        replies = jobs.qsize()
+        start = time.perf_counter()
+        await asyncio.gather(*(lmtp_client(server.port, jobs) for _ in range(8)))
+        await server.drain()
+        replies_seconds = time.perf_counter() - start
+        await server.stop()
+        with Session(engine) as session:
+            interests = session.execute(select(Interest.member_id, func.count()).group_by(
+                Interest.member_id)).all()
+    finally:
+        await channel.aclose()
+        sink.stdin.close()
+        sink.wait(timeout=30)
+    lines = received.read_text().splitlines() if received.exists() else []
+    by_recipient = Counter(line.split(" ", 1)[1] for line in lines)
+    alerts_to = {f"m{i}@asso.test" for i in range(args.messages)}
+    # Each member gets its alert, and the replying ones one answer.
+    alert_copies = Counter({r: c for r, c in by_recipient.items() if r in alerts_to})
+    answered = {members[m].email for (m,) in rows}
+    lost_alerts = sum(1 for r in alerts_to if alert_copies[r] == 0)
+    dup_alerts = sum(max(0, alert_copies[r] - (2 if r in answered else 1)) for r in alerts_to)
+    carried = dict(interests)
+    lost_replies = sum(1 for (m,) in rows if carried.get(m, 0) == 0)
+    dup_replies = sum(max(0, c - 1) for c in carried.values())
+    engine.dispose()
+    return {"messages": stats.messages, "seconds": round(seconds, 2),
+            "msgs_per_s": round(stats.messages / seconds, 1), "replies": replies,
+            "replies_seconds": round(replies_seconds, 2),
+            "replies_per_s": round(replies / replies_seconds, 1),
+            "lost": lost_alerts + lost_replies, "duplicates": dup_alerts + dup_replies}
+
+
+def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--sink":
+        sink_main(int(sys.argv[2]), sys.argv[3])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--messages", type=int, default=5000)
+    parser.add_argument("--replies", type=int, default=1000)
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(run(args))))
+
+
+if __name__ == "__main__":
+    main()
