@@ -12,7 +12,7 @@ import store.tender_models
 
 
 revision = '0006'
-down_revision = '0003'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
