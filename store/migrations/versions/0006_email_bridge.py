@@ -2,7 +2,7 @@
 (mail_conversations), bounce scores (mail_bounces), explanations sent (mail_rejections).
 
 Revision ID: 0006
-Revises: 0003 (the lead re-chains it when merging)
+Revises: 0007
 """
 from alembic import op
 import sqlalchemy as sa
