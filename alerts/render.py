@@ -42,6 +42,7 @@ from locales import (
 from matching.reasons import Reason, render_reason
 from reference.geography import departement
 from store.tender_models import LotRow, TenderRow
+from tenders.procedure import procedure_label
 
 CLOSE_DEADLINE_DAYS = 7  # ⏰ marks a deadline this close
 DIGEST_DETAILED = 10  # items shown in full in a digest; the rest are listed compactly
@@ -475,6 +476,8 @@ def _change_value(field: str, value: object, lang: str, now: datetime, tz: ZoneI
         return cut(_place([str(v) for v in value], lang), 200)
     if field == "reserved" and isinstance(value, str):
         return _(_RESERVED_BADGES[value]) if value in _RESERVED_BADGES else _("no")
+    if field == "procedure" and isinstance(value, str):
+        return cut(procedure_label(value, lang), VALUE_CAP)
     if isinstance(value, list):
         parts = []
         for item in value[:5]:

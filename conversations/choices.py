@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from alerts.preferences import RHYTHM_LABELS
 from locales import N_
 from reference import families
 
@@ -80,11 +81,7 @@ CONSORTIUM: dict[str, str] = {
     "no": N_("Not interested"),
 }
 
-RHYTHM: dict[str, str] = {
-    "instant": N_("Instant"),
-    "daily": N_("Daily digest"),
-    "weekly": N_("Weekly digest"),
-}
+RHYTHM: dict[str, str] = RHYTHM_LABELS  # the alerts' rhythms, labelled once
 
 CHANNEL: dict[str, str] = {
     "telegram": N_("Telegram"),

@@ -273,3 +273,11 @@ def test_any_update_cancellation_reminder_is_accepted(title, old, new, field, la
     check_telegram(render_update(row, changes, lang, NOW, TZ).html)
     check_telegram(render_cancellation(row, lang).html)
     check_telegram(render_reminder(row, 2, lang, NOW, TZ).html)
+
+
+def test_a_procedure_is_shown_by_its_label_in_the_members_language():
+    changes = [{"field": "procedure", "old": "adapted", "new": "open"}]
+    french = visible_text(render_update(tender(), changes, "fr", NOW, TZ).html)
+    english = visible_text(render_update(tender(), changes, "en", NOW, TZ).html)
+    assert "adapted" not in french and "open" not in french.lower().split()
+    assert "adapted" not in english  # a label, not the code
