@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from alerts.message import Message, Span, block, line
+from alerts.message import Message, Span, block, bold, line
 from alerts.outbox import delivery_key, insert_deliveries, member_channels
 from alerts.render import cut
 from locales import gettext_for
@@ -98,6 +98,35 @@ def help_request_message(session: Session, requester: Member | None, tender: Ten
     return Message(_("Help requested"), (block(*lines),), icon="🆘")
 
 
+def opportunity_contact(session: Session, tender: TenderRow, lang: str) -> Message | None:
+    """The contact of an advisor's opportunity, for a member who marked interest (it is never
+    in the alert itself)."""
+    from store.announcements import opportunity_of
+
+    opportunity = opportunity_of(session, tender.id) if tender.source == "advisor" else None
+    if opportunity is None or not opportunity.contact.strip():
+        return None
+    _ = gettext_for(lang)
+    kind = _("private buyer") if opportunity.buyer_kind == "private" else _("public buyer")
+    return Message(_("Contact for this opportunity"), (block(
+        line(_("“{title}” ({kind}), posted by your Centrale's advisors.").format(
+            title=cut(tender.title, TITLE_CAP), kind=kind)),
+        line(bold(cut(opportunity.contact, 500)))),), icon="📇")
+
+
+def email_bouncing_message(session: Session, member: Member | None, lang: str) -> Message:
+    """The note an advisor receives when email to a member stopped."""
+    _ = gettext_for(lang)
+    who = _who(session, member, lang)
+    lines = [line(_("Email to {who} bounces again and again: it has stopped.").format(who=who))]
+    if member is not None and member.email:
+        lines.append(line(_("Address: {address}").format(address=member.email)))
+    if member is not None and member.telegram_chat_id and member.telegram_active:
+        lines.append(line(_("They still receive their alerts on Telegram.")))
+    else:
+        lines.append(line(_("They have no other channel: they receive nothing until their "
+                            "address is corrected.")))
+    return Message(_("Email address bouncing"), (block(*lines),), icon="📭")
 
 
 def is_advisor(member: Member | None) -> bool:
