@@ -49,7 +49,8 @@ def question_keyboard(screen: Screen, lang: str) -> InlineKeyboardMarkup:
     if screen.can_skip:
         nav.append(InlineKeyboardButton(_("Skip ⏭"), callback_data=f"q|{screen.key}|skip"))
     if screen.multi:
-        nav.append(InlineKeyboardButton(_("Done ✔️"), callback_data=f"q|{screen.key}|done"))
+        nav.append(InlineKeyboardButton(screen.done_label or _("Done ✔️"),
+                                        callback_data=f"q|{screen.key}|done"))
     if nav:
         rows.append(nav)
     return InlineKeyboardMarkup(rows)

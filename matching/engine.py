@@ -262,7 +262,12 @@ def keyword_reason_for(typed: str, words: str) -> Reason:
 
 def keyword_reason(text: TenderText, typed: str) -> Reason:
     """The reason for a keyword found in the text, with the text's words that it matched."""
-    return keyword_reason_for(typed, text.found_words(keyword_tokens(typed)))
+    reason = text.reasons.get(typed)
+    if reason is None:
+        reason = text.reasons[typed] = keyword_reason_for(
+            typed, text.found_words(keyword_tokens(typed))
+        )
+    return reason  # type: ignore[return-value]
 
 
 @lru_cache(maxsize=1 << 16)

@@ -121,6 +121,8 @@ class TenderText:
         "_token_cache",
         "_keyword_cache",
         "_found_cache",
+        "_spans",
+        "reasons",
     )
 
     def __init__(
@@ -140,6 +142,8 @@ class TenderText:
         self._token_cache: dict[str, Set[str]] = {}
         self._keyword_cache: dict[Tokens, tuple[int, int] | None] = {}
         self._found_cache: dict[Tokens, str] = {}
+        self._spans: dict[int, list[tuple[str, int, int]]] = {}
+        self.reasons: dict[str, object] = {}  # keyword as typed -> its reason (matching.engine)
 
     def _similar_by_finder(self, token: str) -> frozenset[str]:
         if self._finder is None:
@@ -174,7 +178,9 @@ class TenderText:
     def _quote(self, keyword: Tokens, place: tuple[int, int]) -> str:
         field, start = place
         source = self.sources[field]
-        spans = word_spans(source)
+        spans = self._spans.get(field)
+        if spans is None:
+            spans = self._spans[field] = word_spans(source)
         if len(spans) != len(self.fields[field]):  # tokens given without their text
             words = " ".join(self.fields[field][start : start + len(keyword)])
         else:

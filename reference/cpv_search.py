@@ -95,7 +95,16 @@ GOODS = frozenset(
     )
 )
 
+# Words of doing in labels: neutral unless the member wrote them (see _precision).
+ACTIONS = frozenset(
+    tokens(
+        "entretien realisation reparation gestion exploitation installation pose mise "
+        "maintenance planting repair management operation installation"
+    )
+)
+
 MIN_COVERAGE = 0.3
+ALT_SHARE = 0.8  # a unit met through a synonym's reading, not the member's own words
 EQUIPMENT_COST = 0.15
 MARGIN = 0.08  # a code is shown when it scores within this of the phrase's best
 MIN_SCORE = 0.7  # and at least this (full coverage, half the label's words: 0.85)
@@ -126,8 +135,8 @@ def _content(label: str) -> frozenset[str]:
 
 def _head(label: str, lang: str) -> str | None:
     """The word a label is about: the first content word of a French label ("Fournitures pour
-    blanchisserie"), the last of an English one ("Laundry supplies")."""
-    words = [word for word in tokens(label) if not _generic(word)]
+    blanchisserie"), the last of an English one ("Laundry supplies"), words of doing aside."""
+    words = [word for word in tokens(label) if not _generic(word) and word not in ACTIONS]
     if not words:
         return None
     return words[0] if lang == "fr" else words[-1]
@@ -205,6 +214,7 @@ class _Unit:
     words: tuple[str, ...]
     label_words: frozenset[str]  # label words that met one of the unit's words
     codes: frozenset[int]  # codes with a label that has all the words of one reading
+    literal: frozenset[int]  # those whose label has the member's own words
     for_whom: bool = False  # after a FOR_WHOM word
     weight: float = 0.0  # what it tells apart
 
@@ -267,13 +277,19 @@ def _units(phrase: str, index: _Index) -> list[_Unit]:
             readings = [own]
             position += 1
         codes: set[int] = set()
+        literal: set[int] = set()
         label_words: set[str] = set()
         for reading in readings:
             met, like = _reading_codes(reading, index)
             codes |= met
             label_words |= like
+            if reading == own:
+                literal |= met
         if codes:
-            units.append(_Unit(own, frozenset(label_words), frozenset(codes), unit_for_whom))
+            units.append(
+                _Unit(own, frozenset(label_words), frozenset(codes), frozenset(literal),
+                      unit_for_whom)
+            )
     total = len(index.codes)
     for unit in units:
         unit.weight = math.log(total / len(unit.codes))
@@ -308,6 +324,15 @@ class _Candidate:
     coverage: float
 
 
+def _precision(label_words: frozenset[str], matched: frozenset[str]) -> float:
+    """Share of a label's words that the phrase met; words of doing ("entretien", "réalisation",
+    "maintenance") count only when met: "Réalisation et entretien d'espaces verts" says
+    "espaces verts" as fully as "Travaux d'aménagement paysager" says "aménagement paysager"."""
+    met = len(label_words & matched)
+    counted = met + sum(1 for word in label_words - matched if word not in ACTIONS)
+    return met / counted if counted else 0.0
+
+
 def _is_service(code: str) -> bool:
     """Works (45) and services (50 and above); 48 is software packages, goods."""
     return int(code[:2]) >= 45 and code[:2] != "48"
@@ -330,20 +355,20 @@ def _rank_phrase(phrase: str, units: list[_Unit], index: _Index) -> list[_Candid
     )
     candidates: list[_Candidate] = []
     for position, covered in met.items():
-        met_weight = sum(units[u].weight for u in covered)
+        met_weight = sum(
+            units[u].weight * (1.0 if position in units[u].literal else ALT_SHARE)
+            for u in covered
+        )
         extra = sum(units[u].weight for u in covered if units[u].for_whom)
         coverage = met_weight / (required + extra)
         if coverage < MIN_COVERAGE:
             continue
-        fr, en = index.words[position]
         precision = max(
-            len(fr & matched_words) / len(fr) if fr else 0.0,
-            len(en & matched_words) / len(en) if en else 0.0,
+            _precision(words, matched_words) for words in index.words[position]
         )
         code = index.codes[position].code
         score = COVERAGE_SHARE * coverage + (1 - COVERAGE_SHARE) * precision
-        fr_head, en_head = index.heads[position]
-        if (fr_head in fr and fr_head in matched_words) or (en_head in en and en_head in matched_words):
+        if any(head in matched_words for head in index.heads[position]):
             score += HEAD_BONUS
         if index.equipment[position] and not wants_things:
             score -= EQUIPMENT_COST
@@ -371,7 +396,13 @@ def _rank_phrase(phrase: str, units: list[_Unit], index: _Index) -> list[_Candid
             group.append(code)
     kept = [c for c in kept if len(alike[(c.covered, round(c.score, 6))]) < TIE]
     kept.sort(key=lambda c: (-c.score, cpv_level(index.codes[c.position].code), c.position))
-    return _prefer_parents(kept, index)
+    # One code per branch: a code below or above one already kept says the same thing.
+    out: list[_Candidate] = []
+    for candidate in _prefer_parents(kept, index):
+        code = index.codes[candidate.position].code
+        if not any(_related(code, index.codes[c.position].code) for c in out):
+            out.append(candidate)
+    return out
 
 
 def _prefer_parents(ranked: list[_Candidate], index: _Index) -> list[_Candidate]:
@@ -423,6 +454,6 @@ def _cpv_search(text: str, limit: int) -> tuple[CpvCode, ...]:
         for candidates in ranked:
             if rank < len(candidates) and len(chosen) < limit:
                 code = index.codes[candidates[rank].position].code
-                if not any(_related(code, other) for other in chosen):
+                if code not in chosen:
                     chosen.append(code)
     return tuple(index.codes[index.position[code]] for code in chosen)

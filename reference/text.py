@@ -107,20 +107,21 @@ def tokens(text: str) -> list[str]:
 
 # Characters that always fold to a space: a text cut at them folds, piece by piece, to the same
 # words as the whole text (so `word_spans` and `tokens` agree, which a test checks).
-_SEPARATORS = re.compile(r"[\s!-/:-@\[-`{-~’‘«»“”–—…]+")
+_PIECE = re.compile(r"[^\s!-/:-@\[-`{-~’‘«»“”–—…]+")
 
 
 def word_spans(text: str) -> list[tuple[str, int, int]]:
     """The words of `tokens(text)`, each with the [start, end) of the piece of `text` it comes
     from, so that the words a rule found can be shown as the text wrote them."""
     out: list[tuple[str, int, int]] = []
-    start = 0
-    for separator in [*_SEPARATORS.finditer(text), None]:
-        end = separator.start() if separator else len(text)
-        if end > start:
-            out.extend((word, start, end) for word in tokens(text[start:end]))
-        if separator:
-            start = separator.end()
+    for match in _PIECE.finditer(text):
+        piece = match.group()
+        if piece.isascii() and piece.isalnum():  # most words: folding is lower-casing
+            word = piece.lower()
+            if len(word) > 1 and word not in STOP:
+                out.append((word, match.start(), match.end()))
+        else:
+            out.extend((word, match.start(), match.end()) for word in tokens(piece))
     return out
 
 
