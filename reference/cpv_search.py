@@ -107,7 +107,8 @@ MIN_COVERAGE = 0.3
 ALT_SHARE = 0.8  # a unit met through a synonym's reading, not the member's own words
 EQUIPMENT_COST = 0.15
 MARGIN = 0.08  # a code is shown when it scores within this of the phrase's best
-MIN_SCORE = 0.7  # and at least this (full coverage, half the label's words: 0.85)
+MIN_SCORE = 0.7  # and at least this (full coverage, half the label's words: 0.75)
+SIBLINGS = 2
 TIE = 3  # this many codes or more reading the phrase alike: the text does not tell them apart
 COVERAGE_SHARE = 0.5
 HEAD_BONUS = 0.1
@@ -396,12 +397,18 @@ def _rank_phrase(phrase: str, units: list[_Unit], index: _Index) -> list[_Candid
             group.append(code)
     kept = [c for c in kept if len(alike[(c.covered, round(c.score, 6))]) < TIE]
     kept.sort(key=lambda c: (-c.score, cpv_level(index.codes[c.position].code), c.position))
-    # One code per branch: a code below or above one already kept says the same thing.
+    # One code per branch: a code below or above one already kept says the same thing; and at
+    # most SIBLINGS children of one parent (more would be variations of one answer).
     out: list[_Candidate] = []
+    parents: dict[str | None, int] = defaultdict(int)
     for candidate in _prefer_parents(kept, index):
         code = index.codes[candidate.position].code
+        parent = cpv_parent(code)
+        if parents[parent] >= SIBLINGS:
+            continue
         if not any(_related(code, index.codes[c.position].code) for c in out):
             out.append(candidate)
+            parents[parent] += 1
     return out
 
 

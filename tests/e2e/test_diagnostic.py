@@ -112,8 +112,9 @@ async def test_full_diagnostic_in_english_with_company_lookup(centrale, engine, 
     assert "The register suggests: Association" in replies.text
     await user.tap("Association")
     await user.tap("Yes")
-    await user.send("spectacle vivant, ateliers théâtre")
-    replies = await user.tap("Done")
+    replies = await user.send("spectacle vivant, ateliers théâtre")
+    assert "92300000 Entertainment services" in replies.text  # English labels, French words
+    replies = await user.tap("Keywords only")
     assert "📍 Paris (75)" in replies.labels()
     replies = await user.tap("📍 Paris (75)")
     assert "How many people" in replies.text
