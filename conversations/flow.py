@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conversations.questions import Answers, Choice, Invalid, Kind, Question, Services
-from locales import N_, gettext_for, ngettext_for
+from locales import N_, gettext_for
 
 CHOICES_CACHE = "_choices"
 # The total of the counter "Question n/N" last shown. The total is the number of questions that
@@ -131,16 +131,8 @@ class Flow:
         total = len(visible)
         shown = answers.get(TOTAL_SHOWN)
         if isinstance(shown, int) and shown != total:
-            ngettext = ngettext_for(lang)
-            change = (
-                ngettext("Your answer adds a question: {total} in all now.",
-                         "Your answer adds {count} questions: {total} in all now.", total - shown)
-                if total > shown
-                else ngettext("Your answer removes a question: {total} in all now.",
-                              "Your answer removes {count} questions: {total} in all now.",
-                              shown - total)
-            )
-            lines.append(change.format(count=abs(total - shown), total=total))
+            lines.append(_("Because of your answer, there are now {total} questions.").format(
+                total=total))
         answers[TOTAL_SHOWN] = total
         if question.details:
             lines.extend(question.details(answers, lang))

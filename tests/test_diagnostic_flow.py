@@ -337,9 +337,10 @@ async def test_counter_keeps_one_total_on_every_screen(lang):
         assert [screen.step for screen in screens] == list(range(1, len(screens) + 1))
 
 
-@pytest.mark.parametrize("lang, adds", [("en", "Your answer adds a question: {n} in all now."),
-                                        ("fr", "Votre réponse ajoute une question : {n} en tout "
-                                               "désormais.")])
+@pytest.mark.parametrize("lang, adds", [
+    ("en", "Because of your answer, there are now {n} questions."),
+    ("fr", "Avec votre réponse, il y a désormais {n} questions."),
+])
 async def test_counter_changes_once_and_says_so_when_an_answer_adds_a_question(lang, adds):
     driver, _ = make_driver(FakeLookup(info=_company()))
     answers, screens = {}, []
