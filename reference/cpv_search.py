@@ -8,27 +8,33 @@ so "Entretien des espaces verts" finds the green-space codes on an English Teleg
 
 How a description is read:
 1. A CPV code typed as such is returned as is.
-2. The text is cut into phrases (`reference.text.phrases`: "espaces verts, nettoyage et
-   repassage" has three); each phrase is read on its own, so that each trade gets its codes.
+2. The text is cut into phrases, one per trade (`reference.text.phrase_parts`: commas, "et",
+   "and"…); a part after "et" that opens with "de", "des"… continues the part before it, and a
+   lone word before "et" shares the complement after it ("collecte et tri des déchets" reads
+   "collecte des déchets" and "tri des déchets"). Each phrase is read on its own.
 3. A phrase's words (`reference.text.tokens`: stop words of both languages dropped) become units:
-   a synonym's words together ("second œuvre"), or one word. A label word meets a unit when it is
-   `reference.lexicon.same_word` as one of the unit's words (unless the synonym replaces them) or
-   of what the synonym means. Generic words ("services", "travaux", "work") count on neither side.
-   A unit that meets no label at all ("proposons", a place name) says nothing about the trade and
-   is left out.
-4. Each unit weighs what it tells apart, log(codes / codes it meets) (a rare word such as
-   "débroussaillage" weighs more than "entretien"). A code's *coverage* is the weight of the
-   units its labels meet over the weight of the phrase; its *precision* the share of its
-   (French or English) label's words that the phrase met. Score = 70 % coverage + 30 % precision,
-   with a small bonus for works and services (divisions 45 and above: people describe what they
-   do), and a small cost for the deepest levels of the tree (a member recognises "Services de
-   nettoyage de bureaux" more readily than a rare leaf).
-5. No suggestion is better than a wrong one: a code is kept only when it covers at least
-   `MIN_COVERAGE` of the phrase and scores at least `RELATIVE` of the phrase's best code.
-6. One code per branch of the tree: a code below or above one already chosen is not shown again
-   (it says the same thing), and when a code's parent covers the same words nearly as well, the
-   parent is shown instead of it. The phrases then take turns: the best code of each phrase, then
-   the second of each, up to `limit`.
+   a synonym's words together ("second œuvre"), or one word. A label meets a unit when it has,
+   by `reference.lexicon.same_word`, every word of one of its readings: the member's own words
+   (unless the synonym replaces them) or one of the synonym's readings ("espaces verts", "green
+   areas"). Generic words ("services", "travaux", "work") count on neither side. A unit that
+   meets no label ("proposons", a place name) says nothing about the trade and is left out; what
+   comes after "pour", "chez", "for" (for whom) counts only where a label has it.
+4. Each unit weighs what it tells apart, log(codes / codes it meets). A code's *coverage* is the
+   weight of the units its labels meet (a synonym's reading counts `ALT_SHARE`) over the
+   phrase's; its *precision* the share of its (French or English) label's words that the phrase
+   met, words of doing ("entretien", "maintenance") neutral. Score = half each, plus
+   `HEAD_BONUS` when the label is about a word met (its first word in French, its last in
+   English), minus `EQUIPMENT_COST` when it names the things a trade uses ("Fournitures pour
+   blanchisserie"), minus a little for the deepest levels of the tree.
+5. People describe what they do: unless they speak of making or selling, goods are dropped when a
+   service or works code reads the phrase as fully ("Travaux de peinture", not "Peintures").
+6. No suggestion is better than a wrong one: a code is kept only when it scores `MIN_SCORE` and
+   within `MARGIN` of the phrase's best; when `TIE` codes or more of different branches read the
+   phrase alike, the text does not say which and none is kept.
+7. One code per branch (a code below or above one kept says the same thing; a parent that meets
+   the same units nearly as well takes its child's place) and at most `SIBLINGS` children of one
+   parent. The phrases then take turns: the best code of each, then the second of each, up to
+   `limit`.
 """
 
 from __future__ import annotations
