@@ -32,7 +32,7 @@ from handlers import alerts as alert_handlers
 from handlers import announcements as composer
 from handlers import commands, diagnostic, opportunities
 from locales import gettext_for
-from reference import cpv, geography
+from reference import cpv_search, geography
 from store.db import engine_for
 from store.persistence import SQLPersistence
 
@@ -48,8 +48,7 @@ warnings.filterwarnings("ignore", message=".*per_message.*", category=PTBUserWar
 
 
 def _warm_reference_data() -> None:
-    for lang in ("fr", "en"):
-        cpv.cpv_search("entretien", limit=1, lang=lang)
+    cpv_search.cpv_search("entretien", limit=1)
     geography.parse_area("42")
 
 

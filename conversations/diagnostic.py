@@ -14,7 +14,8 @@ from conversations import choices as C
 from conversations.company_lookup import LookupUnavailable
 from conversations.questions import Answers, Choice, Invalid, Kind, Question, Services
 from locales import N_, gettext_for
-from reference import activities, cpv, geography
+from reference import activities, cpv, cpv_search, geography
+from reference.text import phrases
 
 MAX_NAME = 200
 MAX_ACTIVITIES = 300
@@ -106,6 +107,13 @@ def company_confirmed(answers: Answers) -> bool:
     return answers.get("company_status") == "found" and answers.get("company_ok") == "yes"
 
 
+def name_needed(answers: Answers) -> bool:
+    """The name is asked when no company was found, or the one found is not theirs; while the
+    member has not said, it is not counted (so the counter keeps its total: "Is it yours?"
+    takes the place of the name)."""
+    return answers.get("company_status") != "found" or answers.get("company_ok") == "no"
+
+
 # --- family ------------------------------------------------------------------------------------
 
 def _family_details(answers: Answers, lang: str) -> list[str]:
@@ -131,26 +139,54 @@ def validate_activities(text: str, answers: Answers, services: Services) -> str:
 
 
 def keywords_from_activities(text: str) -> list[str]:
-    """The member's own words, kept as matching keywords: one per comma/semicolon/“et” part."""
-    parts = re.split(r"[,;/\n]|\bet\b|\band\b", text or "", flags=re.IGNORECASE)
+    """The member's own words, kept as matching keywords: one per part of the description
+    (`reference.text.phrases`: commas, semicolons, “et”/“and”…)."""
     seen: list[str] = []
-    for part in parts:
+    for part in phrases(text or ""):
         words = " ".join(part.split()).strip(" .-'’").lower()
         if len(words) >= 3 and words not in seen:
             seen.append(words[:60])
     return seen[:10]
 
 
+CPV_QUERY = "cpv_query"  # the word the member typed on the CPV step to search again
+MAX_CPV_QUERY = 100
+
+
+def cpv_query(answers: Answers) -> str:
+    return answers.get(CPV_QUERY) or answers.get("activities") or ""
+
+
+def _cpv_label(code: str, lang: str) -> str:
+    found = cpv.cpv_get(code)
+    return f"{code} {found.label(lang)}" if found else code
+
+
 def cpv_choices(answers: Answers, lang: str) -> list[Choice]:
-    return [Choice(code.code, f"{code.code} {code.label(lang)}", translate=False)
-            for code in cpv.cpv_search(answers.get("activities") or "", limit=5, lang=lang)]
+    """The codes the member's words support, in the member's language, after those already
+    ticked (a new search keeps them)."""
+    ticked = [code for code in answers.get("cpv") or [] if cpv.cpv_get(code)]
+    found = [code.code for code in cpv_search.cpv_search(cpv_query(answers), limit=5)]
+    return [Choice(code, _cpv_label(code, lang), translate=False)
+            for code in dict.fromkeys(ticked + found)]
+
+
+def _cpv_details(answers: Answers, lang: str) -> list[str]:
+    _ = gettext_for(lang)
+    query = cpv_query(answers)
+    if not cpv_search.cpv_search(query, limit=5):
+        # No suggestion is better than a wrong one: say so, and how to go on.
+        return [_("I found no category of public contracts for “{words}”.").format(
+                    words=query[:MAX_CPV_QUERY]),
+                _("Type a word for your trade to search again (for example “nettoyage”), or "
+                  "tap “Keywords only”: your own words are kept as keywords for the alerts.")]
+    if answers.get(CPV_QUERY):
+        return [_("Categories for “{words}”:").format(words=answers[CPV_QUERY])]
+    return []
 
 
 def _cpv_summary(value: Any, lang: str) -> str:
-    labels = []
-    for code in value or []:
-        found = cpv.cpv_get(code)
-        labels.append(f"{code} {found.label(lang)}" if found else code)
+    labels = [_cpv_label(code, lang) for code in value or []]
     _ = gettext_for(lang)
     return "; ".join(labels) if labels else _("none (your keywords only)")
 
@@ -257,7 +293,7 @@ _QUESTIONS: tuple[Question, ...] = (
     ),
     Question(
         "name", N_("What is the name of your structure?"), Kind.TEXT, validator=validate_name,
-        condition=lambda a: not company_confirmed(a), details=_siret_details,
+        condition=name_needed, details=_siret_details,
     ),
     Question(
         "family", N_("What kind of structure are you?"), Kind.SINGLE,
@@ -281,9 +317,11 @@ _QUESTIONS: tuple[Question, ...] = (
     ),
     Question(
         "cpv", N_("Tick the categories of public contracts (CPV codes) that fit your trades."),
-        Kind.MULTI, dynamic_choices=cpv_choices, summary=_cpv_summary,
-        why=N_("Buyers classify each tender with these codes. None fits? Tap “Done”: "
-               "your keywords will do."),
+        Kind.MULTI, dynamic_choices=cpv_choices, summary=_cpv_summary, details=_cpv_details,
+        search_key=CPV_QUERY, max_length=MAX_CPV_QUERY,
+        done_empty_label=N_("Keywords only ➡️"),
+        why=N_("Buyers classify each tender with these codes. None fits? Type a word to search "
+               "again, or tap “Keywords only”: your keywords will do."),
     ),
     Question(
         "area", N_("Where can you work? Type départements (numbers or names) or regions."),

@@ -8,6 +8,7 @@ parameters and translated by `render_error`.
 from __future__ import annotations
 
 import inspect
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,13 @@ from conversations.questions import Answers, Choice, Invalid, Kind, Question, Se
 from locales import N_, gettext_for
 
 CHOICES_CACHE = "_choices"
+# The total of the counter "Question n/N" last shown. The total is the number of questions that
+# apply given the answers so far, and the questions that depend on a later answer are counted
+# only once it is given (the name is asked only once the member said the company found is not
+# theirs). So one diagnostic shows one total on every screen, except when an answer adds or
+# removes a question (a company that is not theirs, alerts by email): then the total changes
+# once, on the next screen, and that screen says so.
+TOTAL_SHOWN = "_total"
 
 
 @dataclass
@@ -37,6 +45,7 @@ class Screen:
     can_back: bool = False
     can_skip: bool = False
     error: str | None = None
+    done_label: str | None = None  # translated; None: the usual "Done"
 
 
 @dataclass
@@ -119,6 +128,12 @@ class Flow:
         step = [q.key for q in visible].index(key) + 1 if question in visible else 1
         current = answers.get(key)
         lines: list[str] = []
+        total = len(visible)
+        shown = answers.get(TOTAL_SHOWN)
+        if isinstance(shown, int) and shown != total:
+            lines.append(_("Because of your answer, there are now {total} questions.").format(
+                total=total))
+        answers[TOTAL_SHOWN] = total
         if question.details:
             lines.extend(question.details(answers, lang))
         if question.why:
@@ -134,12 +149,16 @@ class Flow:
         if question.kind is Kind.TEXT and current and key in answers:
             lines.append(_("Current answer: {value}").format(value=self.display(key, answers,
                                                                                lang)))
+        done_label = None
+        if question.done_empty_label and not any(option.selected for option in options):
+            done_label = _(question.done_empty_label)
         return Screen(
-            key=key, step=step, total=len(visible), prompt=_(question.prompt), lines=lines,
+            key=key, step=step, total=total, prompt=_(question.prompt), lines=lines,
             options=options, multi=question.kind is Kind.MULTI,
-            free_text=question.kind is Kind.TEXT or question.accepts_text,
+            free_text=question.kind is Kind.TEXT or question.accepts_text
+            or question.search_key is not None,
             can_back=self.prev_key(key, answers) is not None, can_skip=question.optional,
-            error=error,
+            error=error, done_label=done_label,
         )
 
     def display(self, key: str, answers: Answers, lang: str) -> str:
@@ -167,7 +186,7 @@ class Flow:
     async def submit_text(self, key: str, text: str, answers: Answers,
                           services: Services) -> Result:
         question = self.by_key[key]
-        if not (question.kind is Kind.TEXT or question.accepts_text):
+        if not (question.kind is Kind.TEXT or question.accepts_text or question.search_key):
             return Result("invalid", N_("Please use the buttons under the question."))
         text = text.strip()
         if len(text) > question.max_length:
@@ -176,7 +195,18 @@ class Flow:
                           {"length": len(text), "limit": question.max_length})
         if not text:
             return Result("invalid", N_("Please type an answer."))
+        if question.search_key is not None:
+            return self._search(question, text, answers)
         return await self._store(question, text, answers, services)
+
+    def _search(self, question: Question, text: str, answers: Answers) -> Result:
+        """Typed text on a question with `search_key`: a new search, the ticks kept."""
+        if not re.search(r"[^\W\d_]{2,}", text):
+            return Result("invalid", N_("Type a word for your trade, for example: "
+                                        "“nettoyage” or “espaces verts”."))
+        answers[question.search_key] = " ".join(text.split())
+        (answers.get(CHOICES_CACHE) or {}).pop(question.key, None)
+        return Result("stay")
 
     async def submit_choice(self, key: str, value: str, answers: Answers,
                             services: Services) -> Result:

@@ -70,6 +70,11 @@ class Question:
     min_selected: int = 0  # for MULTI
     resets: tuple[str, ...] = ()  # answers to forget when this one changes
     label: str = ""  # short msgid naming the answer in summaries ("Area", "Trades")
+    # MULTI with computed choices: text typed here is a new search, kept under this answer key
+    # (the choices are computed again from it), instead of an answer.
+    search_key: str | None = None
+    # MULTI: the "Done" button's label while nothing is ticked (msgid), e.g. going on without.
+    done_empty_label: str | None = None
 
     def applies(self, answers: Answers) -> bool:
         return self.condition is None or bool(self.condition(answers))

@@ -50,7 +50,8 @@ def question_keyboard(screen: Screen, lang: str,
     if screen.can_skip:
         nav.append(InlineKeyboardButton(_("Skip ⏭"), callback_data=f"{prefix}|{screen.key}|skip"))
     if screen.multi:
-        nav.append(InlineKeyboardButton(_("Done ✔️"), callback_data=f"{prefix}|{screen.key}|done"))
+        nav.append(InlineKeyboardButton(screen.done_label or _("Done ✔️"),
+                                        callback_data=f"{prefix}|{screen.key}|done"))
     if nav:
         rows.append(nav)
     return InlineKeyboardMarkup(rows) if rows else None  # Telegram refuses an empty keyboard

@@ -27,8 +27,9 @@ Rules (issue 3, point 6), in the order they are checked:
      Tender code within the profile's field (or equal): the structure does this. Tender code
      *broader* than the profile's (tender 77000000, profile 77310000): also matched, since a
      buyer who only gives a division may well want that trade, but scored lower.
-   - Keywords: see `matching.keywords` (token-based rapidfuzz, accents and case ignored, against the
-     title, the description and the lot titles).
+   - Keywords: see `matching.keywords` (the text rules of `reference/`: stems of French and
+     English, typos of long words, stop words of both languages; against the title, the
+     description and the lot titles). The reason quotes the words of the text that matched.
 6. Excluded keywords veto: one of them found in the text (same keyword rule) and there is no match.
 
 Score (0-100, capped), the sum of:
@@ -170,10 +171,13 @@ class TenderView:
 _cached_profile_view = lru_cache(maxsize=1 << 18)(_profile_view)
 
 
+def tender_sources(tender: Tender) -> list[str]:
+    """The searched fields of a tender, as written: title, description, each lot's title."""
+    return [tender.title, tender.description, *(lot.title for lot in tender.lots)]
+
+
 def tender_text_fields(tender: Tender) -> list[Tokens]:
-    return [text_tokens(tender.title), text_tokens(tender.description)] + [
-        text_tokens(lot.title) for lot in tender.lots
-    ]
+    return [text_tokens(source) for source in tender_sources(tender)]
 
 
 def biddable_value(tender: Tender) -> float | None:
@@ -195,7 +199,9 @@ def tender_view(tender: Tender, text: TenderText | None = None) -> TenderView:
         reserved=tender.reserved,
         social_clause=tender.social_clause,
         value=biddable_value(tender),
-        text=text if text is not None else TenderText(tender_text_fields(tender)),
+        text=text if text is not None else TenderText(
+            tender_text_fields(tender), sources=tender_sources(tender)
+        ),
     )
 
 
@@ -250,8 +256,18 @@ def area_reason_for(scope: str, code: str | None = None, region_code: str | None
 
 
 @lru_cache(maxsize=1 << 16)
-def keyword_reason_for(typed: str) -> Reason:
-    return Reason.of("keyword", keyword=typed)
+def keyword_reason_for(typed: str, words: str) -> Reason:
+    return Reason.of("keyword", keyword=typed, words=words or None)
+
+
+def keyword_reason(text: TenderText, typed: str) -> Reason:
+    """The reason for a keyword found in the text, with the text's words that it matched."""
+    reason = text.reasons.get(typed)
+    if reason is None:
+        reason = text.reasons[typed] = keyword_reason_for(
+            typed, text.found_words(keyword_tokens(typed))
+        )
+    return reason  # type: ignore[return-value]
 
 
 @lru_cache(maxsize=1 << 16)
@@ -326,9 +342,11 @@ def score_and_reasons(
     area: tuple[Reason, int],
     reserved: Reserved,
     social_clause: bool,
+    text: TenderText,
 ) -> tuple[int, tuple[Reason, ...]]:
     """The score formula and the reasons' order (module docstring), from the rule results.
 
+    `found` are the keywords found (as typed), `text` the tender's text they were found in;
     `social_clause` is true when the tender has one and the structure is an SIAE."""
     reasons: list[Reason] = []
     score = 0
@@ -336,7 +354,7 @@ def score_and_reasons(
         reasons.append(cpv[0])
         score += cpv[1]
     if found:
-        reasons.extend(map(keyword_reason_for, found))
+        reasons.extend(keyword_reason(text, typed) for typed in found)
         score += keyword_points(len(found))
     reasons.append(area[0])
     score += area[1]
@@ -367,7 +385,7 @@ def evaluate(view: ProfileView, tender: TenderView) -> Match | None:
     if view.excluded and any(has(toks) for toks in view.excluded):
         return None
     score, reasons = score_and_reasons(
-        cpv, found, area, reserved, tender.social_clause and view.siae
+        cpv, found, area, reserved, tender.social_clause and view.siae, tender.text
     )
     return Match(view.structure_id, score, reasons)
 

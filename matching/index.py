@@ -18,9 +18,8 @@ Layout:
   broader). These (tender code, profile code) pairs are sorted best first with the tie-breaks of
   `engine.cpv_reason`; within a bucket, a profile meets its best pair first.
 - Keywords: the distinct tokens of all profile keywords (and excluded keywords) form a vocabulary,
-  bucketed by first letter and length. Each distinct word of a tender text is compared once, with
-  rapidfuzz, to the vocabulary words that can reach the threshold (same first letter, close
-  length); the answer is cached for later tenders. A keyword is then checked once per tender, not
+  held in a `keywords.WordFinder` (by stem key, and by first letter and length for typos). Each
+  distinct word of a tender text is looked up once; the answer is cached for later tenders. A keyword is then checked once per tender, not
   once per profile, and brings in every profile that has it; excluded keywords likewise give the
   profiles they veto.
 - Reserved eligibility, capacity and the veto are then checked per candidate (set lookups).
@@ -36,8 +35,6 @@ from datetime import datetime
 from itertools import compress, repeat
 from operator import attrgetter, itemgetter
 
-from rapidfuzz import fuzz, process
-
 from matching.engine import (
     AREA_POINTS,
     Match,
@@ -50,10 +47,10 @@ from matching.engine import (
     profile_view,
     region_departements,
     score_and_reasons,
-    tender_text_fields,
+    tender_sources,
     tender_view,
 )
-from matching.keywords import TOKEN_THRESHOLD, TenderText, Tokens, length_window
+from matching.keywords import TenderText, Tokens, WordFinder, text_tokens
 from matching.profile import Profile
 from matching.reasons import Reason
 from reference.geography import all_regions
@@ -152,11 +149,7 @@ class ProfileIndex:
         self.excluded_profiles = dict(excluded_profiles)
         self.keywords_by_first_token = _by_first_token(self.keyword_profiles)
         self.excluded_by_first_token = _by_first_token(self.excluded_profiles)
-        word_buckets: dict[tuple[str, int], list[str]] = defaultdict(list)
-        for word in sorted(vocabulary):
-            word_buckets[(word[0], len(word))].append(word)
-        self._word_buckets = dict(word_buckets)
-        self._choices: dict[tuple[str, int], list[str]] = {}
+        self._finder = WordFinder(vocabulary)
         self._word_cache: dict[str, tuple[str, ...]] = {}
 
     def __len__(self) -> int:
@@ -164,38 +157,25 @@ class ProfileIndex:
 
     # -- keywords ---------------------------------------------------------------------------
 
-    def _choices_for(self, first: str, length: int) -> list[str]:
-        key = (first, length)
-        choices = self._choices.get(key)
-        if choices is None:
-            choices = [
-                word
-                for size in length_window(length)
-                for word in self._word_buckets.get((first, size), ())
-            ]
-            self._choices[key] = choices
-        return choices
-
     def _vocabulary_similar_to(self, word: str) -> tuple[str, ...]:
         """Vocabulary words similar to a text word (the `keywords.similar` rule), cached."""
         found = self._word_cache.get(word)
         if found is None:
-            choices = self._choices_for(word[0], len(word))
-            hits = process.extract(
-                word, choices, scorer=fuzz.ratio, score_cutoff=TOKEN_THRESHOLD, limit=None
-            )
-            found = self._word_cache[word] = tuple(choice for choice, _score, _ in hits)
+            found = self._word_cache[word] = tuple(self._finder.like(word))
         return found
 
     def _tender_text(self, tender: Tender) -> tuple[TenderText, list[str]]:
         """The tender's text, whose `similar_tokens` answers from the word cache, and the
         vocabulary words found in it."""
-        fields = tender_text_fields(tender)
+        sources = tender_sources(tender)
+        fields = [text_tokens(source) for source in sources]
         similar: dict[str, set[str]] = defaultdict(set)
         for word in {word for field in fields for word in field}:
             for vocabulary_word in self._vocabulary_similar_to(word):
                 similar[vocabulary_word].add(word)
-        text = TenderText(fields, similar_tokens=lambda token: similar.get(token, _EMPTY))
+        text = TenderText(
+            fields, similar_tokens=lambda token: similar.get(token, _EMPTY), sources=sources
+        )
         return text, list(similar)
 
     @staticmethod
@@ -328,7 +308,7 @@ class ProfileIndex:
             key = (id(cpv), id(place), social, found)
             result = assembled.get(key)
             if result is None:
-                score, reasons = score_and_reasons(cpv, found, place, reserved, social)
+                score, reasons = score_and_reasons(cpv, found, place, reserved, social, text)
                 lists = by_score.get(score) or by_score.setdefault(score, ([], []))
                 result = assembled[key] = (score, reasons, *lists)
             return result

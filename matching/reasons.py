@@ -8,7 +8,9 @@ Kinds and parameters:
 - "cpv": code (the tender's code), field (the profile's code), relation ("equal" | "within": the
   tender code lies below the field | "broader": the tender code is above the field), lot (number,
   only when the code comes from a lot);
-- "keyword": keyword (as the structure typed it);
+- "keyword": keyword (as the structure typed it), words (the words of the tender that matched it,
+  as the notice wrote them: "nettoyage des locaux" for the keyword "nettoyage de locaux"; absent
+  in reasons stored before they were recorded);
 - "area": scope ("departement" | "region" | "france" | "national"), departement (code, absent for
   "national"), region (code, for "region");
 - "reserved": reserved ("siae" | "disability" | "both");
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from locales import N_, gettext_for
 from reference.cpv import cpv_get
 from reference.geography import departement, region
+from reference.text import fold
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +102,13 @@ def render_reason(reason: Reason, lang: str) -> str:
         lot = reason.get("lot")
         return _("lot {lot}: {reason}").format(lot=lot, reason=text) if lot else text
     if kind == "keyword":
-        return _("keyword “{keyword}”").format(keyword=reason.get("keyword", ""))
+        keyword, words = reason.get("keyword", ""), reason.get("words")
+        # The tender's own words, unless they are the keyword itself (case and accents aside).
+        if words and fold(words) != fold(keyword):
+            return _("keyword “{keyword}”: the tender says “{words}”").format(
+                keyword=keyword, words=words
+            )
+        return _("keyword “{keyword}”").format(keyword=keyword)
     if kind == "area":
         scope = reason.get("scope", "departement")
         reg = region(reason.get("region"))

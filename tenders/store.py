@@ -26,12 +26,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from functools import lru_cache
 from json.encoder import encode_basestring_ascii
 from zoneinfo import ZoneInfo
 
@@ -39,6 +36,7 @@ from sqlalchemy import JSON, DateTime, TypeDecorator, bindparam, delete, insert,
 from sqlalchemy.types import TypeEngine
 from sqlmodel import Session
 
+from reference.text import fold
 from store.tender_models import IngestCursor, LotRow, TenderNotice, TenderRow, TenderStatus
 from tenders.model import Lot, NoticeKind, Reserved, Tender
 from tenders.ted_ref import canonical_ted_ref
@@ -99,21 +97,12 @@ class Summary:
 
 # --- keys ----------------------------------------------------------------------------------------
 
-_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
-_NON_WORD = re.compile(r"[\W_]+")
-
-
-@lru_cache(maxsize=4096)
-def fold_text(text: str) -> str:
-    """Accents, case and punctuation folded: "Écoles, (lot 2)" -> "ecoles lot 2"."""
-    plain = _COMBINING.sub("", unicodedata.normalize("NFKD", text)).casefold()
-    return _NON_WORD.sub(" ", plain).strip()
 
 
 def dedupe_key(tender: Tender) -> str | None:
     """buyer + normalised title + deadline date (in Paris); None when one of them is missing,
     since a buyer's recurring title alone would join different tenders."""
-    buyer, title = fold_text(tender.buyer), fold_text(tender.title)
+    buyer, title = fold(tender.buyer), fold(tender.title)
     if not (buyer and title and tender.deadline):
         return None
     day = _aware(tender.deadline).astimezone(PARIS).date().isoformat()

@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Buttons are numbered in the order shown: consent 1 = agree, SIRET 1 = no SIRET yet, …
 SCRIPT = "\n".join([
-    "1", "1", "Atelier Solidaire", "1", "1", "menuiserie bois, ébénisterie", "1", "7",
+    "1", "1", "Atelier Solidaire", "1", "1", "menuiserie bois, ébénisterie", "1", "4",
     "Loire, 43", "1", "1", "1", "1", "1", "10", "1", "6", "1", "1", "16",
     "/mesdonnees", "",
 ])

@@ -39,8 +39,9 @@ def option_value(reply, label_start):
     raise AssertionError(f"no option {label_start!r} in {[o.label for o in reply.screen.options]}")
 
 
-async def walk_to(driver, answers, stop_key, lang="en"):
-    """Answer every question with a plausible value until `stop_key` is on screen."""
+async def walk_to(driver, answers, stop_key, lang="en", screens=None, **changes):
+    """Answer every question with a plausible value until `stop_key` is on screen (`changes`:
+    other answers, e.g. company_ok=("choose", "yes"); `screens` collects every screen shown)."""
     reply = driver.start(answers, lang)
     script = {
         "consent": ("choose", "yes"), "siret": ("text", "800 329 849 00023"),
@@ -54,7 +55,10 @@ async def walk_to(driver, answers, stop_key, lang="en"):
         "rhythm": ("choose", "daily"), "channel": ("choose", "both"),
         "email": ("text", "Contact@Jardins-Alice.fr"),
     }
+    script.update(changes)
     while reply.state != stop_key:
+        if screens is not None and reply.screen is not None:
+            screens.append(reply.screen)
         key = reply.state
         action, value = script[key]
         if action == "choose":
@@ -250,3 +254,106 @@ def test_next_steps_follow_answers():
                           "esignature", "platforms"], "experience": "won_public"}
     assert readiness_score(full) == 100
     assert len(next_steps(full)) == 3
+
+
+# --- the CPV step (issue 11, point 2) -----------------------------------------------------------
+
+GREENS = "Entretien des espaces verts, débroussaillage et nettoyage de locaux"
+
+
+@pytest.mark.parametrize("lang, label", [("en", "77310000 Planting and maintenance services"),
+                                         ("fr", "77310000 Réalisation et entretien")])
+async def test_cpv_step_reads_french_words_in_either_language(lang, label):
+    driver, _ = make_driver(FakeLookup(info=None))
+    answers = {}
+    reply = await walk_to(driver, answers, "cpv", lang=lang,
+                          activities=("text", GREENS))
+    labels = [option.label for option in reply.screen.options]
+    assert any(text.startswith(label) for text in labels), labels
+    codes = [option.value for option in reply.screen.options]
+    assert "45111220" in codes and any(code.startswith("9091") for code in codes)
+    for wrong in ("60500000", "39515440", "24951310", "42912320", "42612200"):
+        assert wrong not in codes  # space transport, vertical blinds, de-icing agents…
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+async def test_cpv_step_says_when_nothing_fits_and_goes_on_with_keywords(lang):
+    driver, saved = make_driver(FakeLookup(info=None))
+    answers = {}
+    reply = await walk_to(driver, answers, "cpv", lang=lang,
+                          activities=("text", "Nous sommes une association xyzzy"))
+    screen = reply.screen
+    assert screen.options == [] and screen.free_text and screen.multi
+    said = {"en": ("I found no category", "Keywords only ➡️"),
+            "fr": ("Je n'ai trouvé aucune catégorie", "Mots-clés seuls ➡️")}[lang]
+    assert any(line.startswith(said[0]) for line in screen.lines), screen.lines
+    assert screen.done_label == said[1]
+    # Keywords only: the step is answered with no code, and the diagnostic goes on.
+    reply = await driver.done("cpv", answers, DIAGNOSTIC, lang)
+    assert reply.state == "area" and answers["cpv"] == []
+
+
+async def test_cpv_step_searches_again_with_a_typed_word_and_keeps_ticks():
+    driver, _ = make_driver(FakeLookup(info=None))
+    answers = {}
+    reply = await walk_to(driver, answers, "cpv", activities=("text", "Nous sommes xyzzy"))
+    assert reply.screen.options == []
+    reply = await driver.text("cpv", "x1", answers, DIAGNOSTIC, "en")
+    assert reply.state == "cpv" and "Type a word for your trade" in reply.screen.error
+    reply = await driver.text("cpv", "nettoyage", answers, DIAGNOSTIC, "en")
+    assert reply.state == "cpv" and reply.screen.error is None
+    assert [o.value for o in reply.screen.options] == ["90910000"]
+    assert "Categories for “nettoyage”:" in reply.screen.lines
+    await driver.choose("cpv", "90910000", answers, DIAGNOSTIC, "en")
+    reply = await driver.text("cpv", "blanchisserie", answers, DIAGNOSTIC, "en")
+    options = [(o.value, o.selected) for o in reply.screen.options]
+    assert options[0] == ("90910000", True)  # ticked before: kept, first
+    assert options[1:] and all(v.startswith("9831") and not ticked for v, ticked in options[1:])
+    assert reply.screen.done_label is None  # something is ticked: the usual "Done"
+    reply = await driver.done("cpv", answers, DIAGNOSTIC, "en")
+    assert reply.state == "area" and answers["cpv"] == ["90910000"]
+
+
+# --- the counter (issue 11, point 4) -------------------------------------------------------------
+
+def _company():
+    from conversations.company_lookup import CompanyInfo
+    return CompanyInfo("800329849", "80032984900023", "THEATRE STEPHANE GILDAS", "9220",
+                       "90.01Z", "75", True, False, None, True, True)
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+async def test_counter_keeps_one_total_on_every_screen(lang):
+    for lookup, changes in (
+        (FakeLookup(info=_company()), {"company_ok": ("choose", "yes")}),
+        (FakeLookup(info=None), {}),
+        (FakeLookup(fail=True), {}),
+    ):
+        driver, _ = make_driver(lookup)
+        answers, screens = {}, []
+        await walk_to(driver, answers, SUMMARY, lang=lang, screens=screens,
+                      channel=("choose", "telegram"), **changes)
+        assert len({screen.total for screen in screens}) == 1, [s.total for s in screens]
+        assert [screen.step for screen in screens] == list(range(1, len(screens) + 1))
+
+
+@pytest.mark.parametrize("lang, adds", [
+    ("en", "Because of your answer, there are now {n} questions."),
+    ("fr", "Avec votre réponse, il y a désormais {n} questions."),
+])
+async def test_counter_changes_once_and_says_so_when_an_answer_adds_a_question(lang, adds):
+    driver, _ = make_driver(FakeLookup(info=_company()))
+    answers, screens = {}, []
+    # The company found is not theirs (the name is asked too), and alerts go by email too.
+    await walk_to(driver, answers, SUMMARY, lang=lang, screens=screens,
+                  company_ok=("choose", "no"), channel=("choose", "both"))
+    totals = [screen.total for screen in screens]
+    first = totals[0]
+    assert sorted(set(totals)) == [first, first + 1, first + 2]
+    changed = [i for i in range(1, len(totals)) if totals[i] != totals[i - 1]]
+    assert [screens[i].key for i in changed] == ["name", "email"]
+    for i in changed:
+        assert adds.format(n=totals[i]) in screens[i].lines
+    notes = [s.key for s in screens if any(adds.format(n=s.total) == line for line in s.lines)]
+    assert notes == ["name", "email"]  # said once each, not on every later screen
+    assert [screen.step for screen in screens] == list(range(1, len(screens) + 1))

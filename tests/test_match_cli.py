@@ -91,7 +91,7 @@ def test_match_stores_one_row_per_pair_and_running_twice_adds_nothing(cli, capsy
     assert 0 < garden["score"] <= 100
     raw = garden["reasons_raw"]
     assert {"kind": "cpv", "code": "77310000", "field": "77300000", "relation": "within"} in raw
-    assert {"kind": "keyword", "keyword": "espaces verts"} in raw
+    assert {"kind": "keyword", "keyword": "espaces verts", "words": "espaces verts"} in raw
     assert len(garden["reasons"]) == len(raw)
     # French rendering, whatever the operator's language.
     assert any(text.startswith("CPV 77310000") and "77300000" in text

@@ -230,6 +230,59 @@ def test_similar_in_agrees_with_similar():
     assert similar_in("vert", words) and "ouvert" not in similar_in("vert", words)
 
 
+@pytest.mark.parametrize(
+    "keyword, title, found",
+    [
+        ("entretien", "Entreprise générale de bâtiment", False),
+        ("entretien", "Les entreprises candidates remettront leur offre", False),
+        ("nettoyage de locaux", "Prestations de nettoyage des locaux de la mairie", True),
+        ("formation", "Offres remises au format PDF", False),
+        ("collecte", "Restauration collective des écoles", False),
+        ("collecte", "Marché passé par la collectivité", False),
+        ("tri", "Triangles de signalisation", False),
+        ("verts", "Stores verticaux", False),
+        ("espaces", "Space transport services", False),
+        ("cleaning of offices", "Cleaning of offices and schools", True),  # English stop words
+        ("office cleaning", "Office cleaning services", True),
+        ("traiteur", "Location d'un tracteur", False),
+    ],
+)
+def test_keyword_rule_is_the_reference_text_rule(keyword, title, found):
+    """Issue 11, point 3: the words of the CPV search (reference/), in both languages."""
+    assert bool(match([profile(keywords=(keyword,))], tender(title=title, cpv_codes=[]))) is found
+
+
+@pytest.mark.parametrize(
+    "lang, said",
+    [
+        ("en", "keyword “nettoyage de locaux”: the tender says “nettoyage des locaux”"),
+        ("fr", "mot-clé « nettoyage de locaux » : l'avis dit « nettoyage des locaux »"),
+    ],
+)
+def test_keyword_reason_shows_the_words_that_matched(lang, said):
+    m = only(
+        [profile(keywords=("nettoyage de locaux",))],
+        tender(title="Prestations de nettoyage des locaux de la mairie", cpv_codes=[]),
+    )
+    assert m.reasons[0] == Reason.of(
+        "keyword", keyword="nettoyage de locaux", words="nettoyage des locaux"
+    )
+    assert render_reason(m.reasons[0], lang) == said
+    # The words as the notice wrote them, from the lot title where they are.
+    m = only(
+        [profile(keywords=("netoyage",))],
+        tender(title="Marché 2027", cpv_codes=[], lots=[Lot("2", "NETTOYAGE des vitres")]),
+    )
+    assert m.reasons[0].get("words") == "NETTOYAGE"
+    # Same words as the keyword (case and accents aside): the keyword alone says it.
+    m = only([profile(keywords=("élagage",))], tender(title="Travaux d'ELAGAGE", cpv_codes=[]))
+    assert en(m.reasons)[0] == "keyword “élagage”"
+
+
+def test_stored_keyword_reasons_without_words_still_render():
+    assert fr([Reason.of("keyword", keyword="tonte")]) == ["mot-clé « tonte »"]
+
+
 # ---------------------------------------------------------------------------------------------
 # Area
 # ---------------------------------------------------------------------------------------------

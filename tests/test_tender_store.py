@@ -8,13 +8,13 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import event, func, select
 
+from reference.text import fold
 from store.db import session_scope
 from store.tender_models import LotRow, TenderNotice, TenderRow
 from tenders.model import Lot, NoticeKind, Reserved, Tender
 from tenders.store import (
     Summary,
     dedupe_key,
-    fold_text,
     get_cursor,
     list_tenders,
     lots_by_tender,
@@ -80,10 +80,15 @@ def test_ted_references_have_one_spelling(raw, expected):
     assert canonical_ted_ref(raw) == expected
 
 
-def test_fold_text_ignores_accents_case_and_punctuation():
-    assert fold_text("Entretien des Espaces-Verts (Écoles), lot n°2 !") == (
+def test_dedupe_folds_titles_with_the_one_folding_rule():
+    # reference.text.fold, the only folding: "œ" is "oe" here as everywhere (issue 10 found a
+    # second copy here that kept "œ").
+    assert fold("Entretien des Espaces-Verts (Écoles), lot n°2 !") == (
         "entretien des espaces verts ecoles lot n 2"
     )
+    a = call(title="Travaux de gros œuvre", buyer="Ville de Lœuilly")
+    b = call(title="TRAVAUX DE GROS OEUVRE", buyer="Ville de Loeuilly")
+    assert dedupe_key(a) == dedupe_key(b) is not None
 
 
 def test_dedupe_key_uses_the_deadline_date_in_paris():

@@ -112,8 +112,9 @@ async def test_full_diagnostic_in_english_with_company_lookup(centrale, engine, 
     assert "The register suggests: Association" in replies.text
     await user.tap("Association")
     await user.tap("Yes")
-    await user.send("spectacle vivant, ateliers théâtre")
-    replies = await user.tap("Done")
+    replies = await user.send("spectacle vivant, ateliers théâtre")
+    assert "92300000 Entertainment services" in replies.text  # English labels, French words
+    replies = await user.tap("Keywords only")
     assert "📍 Paris (75)" in replies.labels()
     replies = await user.tap("📍 Paris (75)")
     assert "How many people" in replies.text
@@ -163,7 +164,7 @@ async def test_validation_errors_change_nothing(centrale, engine):
     replies = await user.send("!!")
     assert "Décrivez vos métiers" in replies.text
     await user.send("menuiserie bois")
-    await user.tap("Valider")
+    await user.tap("Mots-clés seuls")  # nothing ticked: keywords only
     replies = await user.send("42, Rhôn")
     assert "Je ne connais pas « Rhôn »" in replies.text and "Rhône (69)" in replies.text
     replies = await user.send("<b>Atlantide</b>")
@@ -296,3 +297,24 @@ async def test_stale_button_is_answered(centrale, engine):
     user.state.push_callback(user.user_id, first.last.message_id, "q|consent|c|0")
     replies = await user.wait(until=lambda r: r.answers and "numéro SIRET" in r.text)
     assert "close" in (replies.answer.text or "")
+
+
+@pytest.mark.parametrize("language_code, label", [
+    ("en", "77310000 Planting and maintenance"), ("fr", "77310000 Réalisation et entretien"),
+])
+async def test_french_trades_read_right_whatever_the_telegram_language(
+        centrale, engine, language_code, label):
+    """Issue 11: the statutes' French words on an English Telegram (and a French one)."""
+    user = centrale.user(language_code=language_code)
+    await user.send("/start")
+    await user.tap("I agree" if language_code == "en" else "J'accepte")
+    await user.tap("No SIRET yet" if language_code == "en" else "Pas encore de SIRET")
+    await user.send("Les Jardins d'Alice")
+    await user.tap("Association")
+    await user.tap("Yes" if language_code == "en" else "Oui")
+    replies = await user.send(
+        "Entretien des espaces verts, débroussaillage et nettoyage de locaux")
+    assert label in replies.text and "45111220" in replies.text
+    for wrong in ("Space transport", "Vertical blinds", "De-icing", "De-aeration",
+                  "Vertical-spindle", "transport spatial", "Jalousies"):
+        assert wrong not in replies.text

@@ -53,7 +53,7 @@ async def test_sigkill_mid_diagnostic_then_restart(fake_server, empty_db_url, tm
         assert "principes de l'économie sociale" in replies.text
         await user.tap("Oui")
         await user.send("nettoyage de locaux")
-        await user.tap("Valider")
+        await user.tap("Mots-clés seuls")  # nothing ticked: keywords only
         await user.send("Nord")
         for label in ("1 à 4 personnes", "Moins de 100 k€", "Moins de 40 k€", "Jamais répondu"):
             await user.tap(label)

@@ -12,9 +12,9 @@ import httpx
 import respx
 from sqlalchemy import select
 from sqlmodel import Session, create_engine
-from tenders.match_job import run_matching
 
 from alerts.channel import Outcome
+from alerts.match_job import run_matching
 from channels.email.channel import EmailChannel
 from conversations.company_lookup import CompanyLookup
 from store.alert_models import Delivery
