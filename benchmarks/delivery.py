@@ -6,7 +6,7 @@ Telegram's 30 messages a second (429 with retry_after beyond it). Prints one JSO
 
 Target: ratio_to_cap >= 0.95, http_429 <= 1 % of messages, lost = duplicates = 0.
 
-    python -m benchmarks.delivery [--members 3000] [--cap 30] [--database-url URL]
+    python benchmarks/delivery.py [--members 3000] [--cap 30] [--database-url URL]
 
 The fake server runs in its own process (as Telegram would be elsewhere); the worker is the one
 `centrale deliver` runs, with its defaults (29 messages/s for the bot), in this process. The
@@ -33,6 +33,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a file: the project root (with `tests`) comes first
 TOKEN = "424242:BENCHMARK"
 
 
