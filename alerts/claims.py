@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, case, func, select, update
 from sqlmodel import Session
 
 from store.alert_models import Delivery, DeliveryStatus
@@ -41,27 +41,31 @@ def _due(now: datetime, channel: str):
 
 def claim_due(session: Session, *, claim_id: str, now: datetime, max_members: int,
               channel: str = "telegram") -> list[int]:
-    """Claim every due delivery of up to `max_members` members (the earliest due first).
-    Returns the claimed ids; the caller commits."""
+    """Claim every due delivery of up to `max_members` members: first those with a retry due
+    (a try failed or was rate-limited, and its back-off is over), then the earliest due. A retry
+    is due later than the rows queued with it, so by due time alone it would wait behind the
+    whole rest of a fan-out, and its own retries would all fall at the end of the run; first, it
+    costs its back-off and not its place. Returns the claimed ids; the caller commits."""
     due = _due(now, channel)
-
-    def members_first_due(limit: int):
-        return (select(D.c.member_id).where(due).group_by(D.c.member_id)
-                .order_by(func.min(D.c.next_attempt_at), D.c.member_id).limit(limit))
-
+    order = (func.min(case((D.c.status == S.FAILED, 0), else_=1)).label("retry_last"),
+             func.min(D.c.next_attempt_at).label("first_due"))
     if _is_postgres(session):
-        # Twice as many candidates as needed: other workers may hold some of them.
+        # The members' rows are locked in that order, skipping those other workers hold.
+        candidates = (select(D.c.member_id, *order).where(due).group_by(D.c.member_id)
+                      .subquery())
         locked = list(session.execute(
-            select(Member.id).where(Member.id.in_(members_first_due(max_members * 2)
-                                                  .scalar_subquery()))
-            .order_by(Member.id).limit(max_members)
-            .with_for_update(skip_locked=True, key_share=True)
+            select(Member.id).join(candidates, candidates.c.member_id == Member.id)
+            .order_by(candidates.c.retry_last, candidates.c.first_due, Member.id)
+            .limit(max_members)
+            .with_for_update(skip_locked=True, key_share=True, of=Member)
         ).scalars())
         if not locked:
             return []
         members = D.c.member_id.in_(locked)
     else:
-        members = D.c.member_id.in_(members_first_due(max_members).scalar_subquery())
+        first = (select(D.c.member_id).where(due).group_by(D.c.member_id)
+                 .order_by(*order, D.c.member_id).limit(max_members))
+        members = D.c.member_id.in_(first.scalar_subquery())
     claimed = session.execute(
         update(D).where(due, members)
         .values(status=S.SENDING, claimed_by=claim_id, claimed_at=now, attempt_started_at=None)

@@ -77,7 +77,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -99,9 +99,9 @@ class WorkerConfig:
     lease_s: float = 60.0
     read_timeout_s: float = 10.0
     connect_timeout_s: float = 5.0
-    backoff_base_s: float = 5.0
+    backoff_base_s: float = 1.0  # the first retry's back-off (see `_backoff`)
     backoff_cap_s: float = 3600.0
-    max_failures: int = 10
+    max_failures: int = 13  # the last try about 70 minutes after the first
     poll_s: float = 1.0
     once_linger_s: float = 0.0  # with once: also wait for retries due within this many seconds
     storm_threshold: int = 5  # 429s within one second that make every worker pause
@@ -242,15 +242,19 @@ class DeliveryRunner:
         self._lane_tasks.add(task)
         task.add_done_callback(self._lane_tasks.discard)
 
-    async def _has_due_soon(self, within_s: float) -> bool:
-        limit = self.now() + timedelta(seconds=within_s)
+    async def _next_due_in(self, within_s: float) -> float | None:
+        """Seconds until the channel's next open delivery is due (0 when one is), or None when
+        none is due within `within_s`."""
+        now = self.now()
+        limit = now + timedelta(seconds=within_s)
 
-        def check(session: Session) -> bool:
-            return session.execute(select(Delivery.id).where(
+        def check(session: Session) -> datetime | None:
+            return session.execute(select(func.min(Delivery.next_attempt_at)).where(
                 Delivery.status.in_(DeliveryStatus.OPEN), Delivery.channel == self.channel.name,
-                Delivery.next_attempt_at <= limit).limit(1)).first() is not None
+                Delivery.next_attempt_at <= limit)).scalar()
 
-        return await self._cold(check)
+        due = await self._cold(check)
+        return None if due is None else max(0.0, (due - now).total_seconds())
 
     async def run(self, *, once: bool = False, stop: asyncio.Event | None = None,
                   recover_lease_s: float | None = None) -> Stats:
@@ -273,26 +277,34 @@ class DeliveryRunner:
                     next_recovery = clock() + config.lease_s / 2
                 claimed = 0
                 lanes_idle = False
+                wait = config.poll_s
                 if self._backlog < config.low_water():
                     lanes_idle = self._backlog == 0  # then no lane writes during this claim
                     claimed = await self._claim()
-                if once and not claimed and self._backlog == 0:
-                    if not lanes_idle:
+                if not claimed and self._backlog == 0:
+                    if once and not lanes_idle:
                         # A lane finished while the claim ran: what it put back due at once (a
                         # deadline passed before the send, a moved chat) may have been committed
                         # after the claim looked. Only an empty claim made with every lane done
                         # ends the pass.
                         continue
-                    if not (config.once_linger_s and await self._has_due_soon(
-                            config.once_linger_s)):
+                    # Idle: claim again when the next retry is due, not a poll later (with
+                    # `once`, only one due within the linger keeps the pass going).
+                    horizon = config.once_linger_s if once else config.poll_s
+                    due_in = await self._next_due_in(horizon) if horizon else None
+                    if once and due_in is None:
                         break
+                    if due_in is not None:
+                        # (not 0: a due row another runner is claiming right now stays due
+                        # until its claim commits)
+                        wait = min(wait, max(due_in, 0.01))
                 if claimed and self._backlog < config.low_water():
                     continue
                 self._wake.clear()
                 waits = [asyncio.ensure_future(self._wake.wait())]
                 if stop is not None:
                     waits.append(asyncio.ensure_future(stop.wait()))
-                done, pending = await asyncio.wait(waits, timeout=config.poll_s,
+                done, pending = await asyncio.wait(waits, timeout=wait,
                                                    return_when=asyncio.FIRST_COMPLETED)
                 for waiter in pending:
                     waiter.cancel()
@@ -334,9 +346,15 @@ class DeliveryRunner:
             log.exception("could not record the failure of %s (the lease will)", prepared.ids)
 
     def _backoff(self, prepared: Prepared) -> datetime:
+        """When to try again after the failure of a try: `backoff_base_s` × 2^(failures before
+        it), ±50 % jitter, at most `backoff_cap_s` — and never sooner than the address's
+        interval (the pace per address holds across runners). Short at first (1, 2, 4 s…): a
+        lone 5xx is a blip, and the retry of the last sends of a fan-out is what the whole
+        fan-out waits for; the doubling still spreads an outage's retries over an hour."""
         failures = max(d.failures or 0 for d in prepared.deliveries)
         base = min(self.config.backoff_cap_s, self.config.backoff_base_s * 2 ** failures)
-        return self.now() + timedelta(seconds=base * random.uniform(0.5, 1.5))
+        delay = max(self.config.chat_interval_s, base * random.uniform(0.5, 1.5))
+        return self.now() + timedelta(seconds=delay)
 
     async def _process(self, prepared: Prepared) -> None:
         address = prepared.address

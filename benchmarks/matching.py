@@ -1,7 +1,6 @@
 """Matching benchmark: the profile index against brute force on realistic random data.
 
     python benchmarks/matching.py --tenders 2000 --profiles 100000 --seed 1
-    (or: python -m benchmarks.matching …, from the project root)
 
 Profiles and tenders are drawn from the real CPV tree and département list (reference/):
 profiles with 1-8 CPV codes around one or two trades at various levels, 1-10 départements around a

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 JOB_NAME = "deliver"
 EMAIL_JOB_NAME = "deliver-email"
 JOB_INTERVAL_S = 5.0
+ONCE_LINGER_S = 10.0  # `deliver --once` also waits for retries due within this (--linger)
 
 
 def _language() -> str:
@@ -197,7 +198,7 @@ def register(commands) -> None:
                       "SMTP_URL is set, by email (MAIL_RATE_PER_MINUTE)."))
     deliver.add_argument("--once", action="store_true",
                          help=_("send what is due now, then stop"))
-    deliver.add_argument("--linger", type=float, default=10.0, metavar="SECONDS",
+    deliver.add_argument("--linger", type=float, default=ONCE_LINGER_S, metavar="SECONDS",
                          help=_("with --once, also wait for retries due within this many "
                                 "seconds (default 10)"))
     deliver.add_argument("--rate", type=float, default=None, metavar="N",

@@ -43,7 +43,7 @@ from tests.fakebot.html_check import (
     utf16_length,
     visible_length,
 )
-from tests.fakebot.server import FakeBotServer
+from tests.fakebot.server import FakeBotServer, is_drawn_blocked
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -477,6 +477,54 @@ async def test_server_errors_and_dropped_connections_are_network_errors(server, 
     assert (await bot.send_message(1, "ok")).text == "ok"
 
 
+async def _outcome(bot: Bot, chat_id: int) -> str:
+    try:
+        await bot.send_message(chat_id, "x")
+    except Forbidden:
+        return "403"
+    except NetworkError as error:
+        assert "Bad Gateway" in str(error)
+        return "502"
+    return "200"
+
+
+async def test_shares_of_502s_and_blocked_chats_drawn_from_a_seed(server):
+    """configure(fail_5xx=…, blocked=…, seed=…): a share of the sends answer 502 (nothing
+    delivered) and a share of the chats answer 403 to every send; the same seed gives the same
+    faults for the same chat and send, whatever the order of the calls."""
+    chats = list(range(5000, 5200))
+    rounds = []
+    for order in (chats, chats[::-1]):
+        token = server.add_bot()
+        server.configure(token, fail_5xx=0.2, blocked=0.1, seed=7)
+        async with Bot(token, base_url=server.base_url) as bot:
+            outcomes = {chat_id: [] for chat_id in order}
+            for _ in range(2):  # two sends to every chat, one chat after the other
+                for chat_id in order:
+                    outcomes[chat_id].append(await _outcome(bot, chat_id))
+        rounds.append((server.bot(token), outcomes))
+    (state, outcomes), (_, reversed_outcomes) = rounds
+    assert outcomes == reversed_outcomes  # the order of the calls changes nothing
+    blocked = {c for c in chats if is_drawn_blocked(7, 0.1, c)}
+    assert blocked == {c for c, seen in outcomes.items() if "403" in seen}
+    assert all(outcomes[c] == ["403", "403"] for c in blocked)
+    assert 5 <= len(blocked) <= 40  # about a tenth of 200
+    assert dict(state.blocked_tries) == dict.fromkeys(blocked, 2)
+    others = [seen for c, seen in outcomes.items() if c not in blocked]
+    failed = sum(seen.count("502") for seen in others)
+    assert 0.1 <= failed / (2 * len(others)) <= 0.3  # about a fifth of their sends
+    assert state.counters["http_502"] == failed
+    for chat_id, seen in outcomes.items():  # a 502 delivered nothing
+        assert len(state.messages(chat_id)) == seen.count("200")
+    assert state.errors() == []  # injected, not the bot's mistakes
+    assert {c for c in chats if is_drawn_blocked(8, 0.1, c)} != blocked  # another seed
+    server.configure(state.token)  # without them: every send goes through
+    async with Bot(state.token, base_url=server.base_url) as bot:
+        assert (await bot.send_message(min(blocked), "enfin")).text == "enfin"
+    with pytest.raises(ValueError):
+        server.configure(state.token, fail_5xx=1.5)
+
+
 async def test_delay_makes_a_read_timeout_with_the_message_delivered(server):
     token = server.add_bot()
     request = HTTPXRequest(read_timeout=0.2)
@@ -596,6 +644,13 @@ async def test_standalone_server_process_with_control_api():
                 await bot.send_message(77, "x")
             snapshot = (await client.get(f"{root}/_control/{token}/state")).json()
             assert snapshot["counters"]["http_403"] == 1
+            configured = await client.post(f"{root}/_control/{token}/configure",
+                                           json={"blocked": 1.0, "seed": 3})
+            configured.raise_for_status()
+            with pytest.raises(Forbidden):
+                await bot.send_message(78, "x")
+            snapshot = (await client.get(f"{root}/_control/{token}/state")).json()
+            assert snapshot["blocked_tries"] == {"78": 1}
     finally:
         process.kill()
         await process.wait()

@@ -4,7 +4,9 @@ It answers `POST {base_url}{token}/{method}` (JSON, form or multipart bodies, as
 sends them) like Telegram would, including Telegram's 400 errors (HTML that would not parse, text
 too long, bad inline keyboards, "message is not modified"), keeps a separate state per bot token,
 records every call and every message, simulates users (updates served by long polling), and can
-inject faults (429, 403, 5xx, delays, dropped connections) and enforce a rate cap.
+inject faults (429, 403, 5xx, delays, dropped connections) and enforce a rate cap. Faults can also
+be a share of the traffic (`configure(fail_5xx=…, blocked=…, seed=…)`): a deterministic draw per
+chat and per send, so that two runs with the same seed meet the same faults whatever the timing.
 
 In-process use (same event loop as the test):
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
+import hashlib
 import itertools
 import json
 import re
@@ -84,6 +87,20 @@ _BOOL_KEYS = frozenset({"disable_notification", "show_alert", "drop_pending_upda
 _COMMAND_RE = re.compile(r"(?<!\S)/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?(?![A-Za-z0-9_@])")
 _BOT_COMMAND_NAME_RE = re.compile(r"[a-z0-9_]{1,32}")
 _INT_RE = re.compile(r"-?\d+")
+
+
+def drawn(seed: int, rate: float, *key: object) -> bool:
+    """A draw that is True for a `rate` share of keys: the same for the same seed and key in any
+    process and whatever the order of the calls (unlike a seeded random stream)."""
+    if rate <= 0:
+        return False
+    digest = hashlib.blake2b(repr((seed, *key)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") < rate * 2**64
+
+
+def is_drawn_blocked(seed: int, rate: float, chat_id: int) -> bool:
+    """Whether `configure(blocked=rate, seed=seed)` makes this chat one that blocked the bot."""
+    return drawn(seed, rate, "blocked", chat_id)
 
 
 class ApiError(Exception):
@@ -299,6 +316,13 @@ class BotState:
         self.descriptions: dict[tuple[str, str], str] = {}
         self.faults: list[Fault] = []
         self.blocked: set[int] = set()
+        # Shares of faults (configure): sendMessage calls answered 502, chats that blocked the
+        # bot; drawn from `fault_seed` by chat and by the chat's n-th send that reaches the draw.
+        self.fail_5xx_rate = 0.0
+        self.blocked_rate = 0.0
+        self.fault_seed = 0
+        self._sends_drawn: Counter[int] = Counter()
+        self.blocked_tries: Counter[int] = Counter()  # 403 answers per chat, as blocked
         self.cap_per_s: float | None = None
         self.chat_cap_per_s: float | None = None
         self.known_chats_only = False
@@ -427,6 +451,21 @@ class BotState:
                 fault.used += 1
                 return fault
         return None
+
+    def is_blocked(self, chat_id: int | str | None) -> bool:
+        if chat_id in self.blocked:
+            return True
+        return isinstance(chat_id, int) and is_drawn_blocked(self.fault_seed, self.blocked_rate,
+                                                             chat_id)
+
+    def _draws_5xx(self, chat_id: int | str | None) -> bool:
+        """Whether this sendMessage is one of the `fail_5xx_rate` answered 502 (counted after
+        the rate cap, so that a 429 does not change which sends fail)."""
+        if not self.fail_5xx_rate or not isinstance(chat_id, int):
+            return False
+        number = self._sends_drawn[chat_id]
+        self._sends_drawn[chat_id] += 1
+        return drawn(self.fault_seed, self.fail_5xx_rate, "5xx", chat_id, number)
 
     def _over_cap(self, chat_id: int | None, now: float) -> bool:
         """Sliding one-second windows: beyond the cap, answer 429 (and do not count it)."""
@@ -1024,12 +1063,21 @@ class FakeBotServer:
 
     # ---- faults and caps -----------------------------------------------------------------
     def configure(self, token: str, *, cap_per_s: float | None = None,
-                  chat_cap_per_s: float | None = None, known_chats_only: bool = False) -> None:
+                  chat_cap_per_s: float | None = None, known_chats_only: bool = False,
+                  fail_5xx: float = 0.0, blocked: float = 0.0, seed: int = 0) -> None:
         """Rate caps (None: no cap): `cap_per_s` messages per sliding second for the bot,
-        `chat_cap_per_s` per chat; beyond them answer 429 with retry_after=1."""
+        `chat_cap_per_s` per chat; beyond them answer 429 with retry_after=1. Shares of faults:
+        `fail_5xx` of the sendMessage calls answer 502 Bad Gateway (not applied), and `blocked`
+        of the chats blocked the bot (403 for every send to them, as `block`), both drawn from
+        `seed` (see `drawn`). Every call resets what it does not set."""
+        for name, rate in (("fail_5xx", fail_5xx), ("blocked", blocked)):
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"{name} must be a share between 0 and 1, not {rate!r}")
         state = self.bot(token)
         state.cap_per_s, state.chat_cap_per_s = cap_per_s, chat_cap_per_s
         state.known_chats_only = known_chats_only
+        state.fail_5xx_rate, state.blocked_rate, state.fault_seed = fail_5xx, blocked, int(seed)
+        state._sends_drawn.clear()
 
     def fail_next(self, token: str, method: str | None = "sendMessage", status: int = 429, *,
                   times: int | None = 1, chat_id: int | None = None,
@@ -1060,6 +1108,7 @@ class FakeBotServer:
         state = self.bot(token)
         state.faults.clear()
         state.blocked.clear()
+        state.fail_5xx_rate = state.blocked_rate = 0.0
 
     # ---- HTTP ----------------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.StreamResponse:
@@ -1120,9 +1169,13 @@ class FakeBotServer:
                 call.capped = True
                 state.counters["rate_capped"] += 1
                 raise ApiError(429, "Too Many Requests: retry after 1", {"retry_after": 1})
-        if call.method in CHAT_SENDING_METHODS and call.chat_id in state.blocked:
+        if call.method in CHAT_SENDING_METHODS and state.is_blocked(call.chat_id):
             call.injected = True  # simulated by the test, not a mistake of the bot
+            state.blocked_tries[call.chat_id] += 1
             raise ApiError(403, BLOCKED)
+        if call.method == "sendMessage" and state._draws_5xx(call.chat_id):
+            call.injected = True
+            raise ApiError(502, "Bad Gateway")
         result = None
         if fault is None or fault.apply:
             result = entry[1](state, call.params)
@@ -1183,6 +1236,8 @@ class FakeBotServer:
                      for chat_id, chat in state.chats.items()}
             return web.json_response({
                 "counters": dict(state.counters), "chats": chats,
+                "blocked_tries": {str(chat_id): count
+                                  for chat_id, count in state.blocked_tries.items()},
                 "pending_updates": len(state.updates),
                 "callback_answers": [a.__dict__ for a in state.callback_answers],
                 "errors": [{"method": c.method, "status": c.status, "chat_id": c.chat_id,
