@@ -33,7 +33,7 @@ from alerts.outbox import enqueue_cancellations
 from alerts.render import safe_url
 from locales import N_, gettext_for
 from reference import cpv as cpv_ref
-from reference import geography
+from reference import cpv_search, geography
 from store.announcement_models import Opportunity
 from store.announcements import opportunity_of
 from store.models import Member
@@ -193,7 +193,7 @@ def _row(cells: dict[str, str], now: datetime, tz: ZoneInfo) -> Posting:
             raise ValueError(N_("unknown CPV code"))
         codes.append(found.code)
     if not codes:
-        codes = [c.code for c in cpv_ref.cpv_search(cells["title"], limit=1)]
+        codes = [c.code for c in cpv_search.cpv_search(cells["title"], limit=1)]
     value = (cells.get("estimated_value") or "").replace(" ", "").replace("€", "").replace(
         ",", ".")
     try:

@@ -19,7 +19,7 @@ from conversations.dates import parse_moment
 from conversations.diagnostic import _cpv_summary, area_summary, validate_area
 from conversations.questions import Answers, Choice, Invalid, Kind, Question, Services
 from locales import N_, format_amount, gettext_for
-from reference import cpv
+from reference import cpv_search
 
 UNKNOWN = "unknown"
 NONE = "none"
@@ -35,7 +35,7 @@ def validate_words(text: str, answers: Answers, services: Services) -> str:
 def cpv_choices(answers: Answers, lang: str) -> list[Choice]:
     # Searched in French, the language of the orders themselves; labelled in the advisor's.
     return [Choice(code.code, f"{code.code} {code.label(lang)}", translate=False)
-            for code in cpv.cpv_search(answers.get("title") or "", limit=6, lang="fr")]
+            for code in cpv_search.cpv_search(answers.get("title") or "", limit=6, lang="fr")]
 
 
 def validate_deadline(text: str, answers: Answers, services: Services) -> str:
