@@ -151,26 +151,26 @@ class VirtualUser:
         contains `button`, ignoring case)."""
         target = self._find_target(message)
         data = _find_button(target, button)
-        chat = self.state.chat(self.user_id)
-        start = len(chat.outputs)
-        calls_start = len(self.state.calls)
-        sent_at = asyncio.get_running_loop().time()
-        update = self.state.push_callback(self.user_id, target.message_id, data)
-        return await self._collect(f"tap {button!r} (data {data!r})", update["update_id"], start,
-                                   calls_start, sent_at, until, timeout, expect, allow_errors)
+        return await self._callback(target, data, f"tap {button!r} (data {data!r})", until,
+                                    timeout, expect, allow_errors)
 
     async def press(self, data: str, *, message: SentMessage | int | None = None,
                     timeout: float | None = None, expect: bool = True) -> Replies:
         """Send a callback query with any `data`, as a forged or stale client would: the
         button need not exist on `message` (default: the last message with a keyboard)."""
-        target = self._find_target(message)
+        return await self._callback(self._find_target(message), data, f"press data {data!r}",
+                                    None, timeout, expect, False)
+
+    async def _callback(self, target: SentMessage, data: str, what: str,
+                        until: Callable[[Replies], bool] | None, timeout: float | None,
+                        expect: bool, allow_errors: bool) -> Replies:
         chat = self.state.chat(self.user_id)
         start = len(chat.outputs)
         calls_start = len(self.state.calls)
         sent_at = asyncio.get_running_loop().time()
         update = self.state.push_callback(self.user_id, target.message_id, data)
-        return await self._collect(f"press data {data!r}", update["update_id"], start,
-                                   calls_start, sent_at, None, timeout, expect, False)
+        return await self._collect(what, update["update_id"], start, calls_start, sent_at, until,
+                                   timeout, expect, allow_errors)
 
     async def wait(self, until: Callable[[Replies], bool] | None = None, *, count: int = 1,
                    timeout: float | None = None, allow_errors: bool = False) -> Replies:
