@@ -321,6 +321,12 @@ BUILDERS: dict[str, Builder] = {
 }
 
 
+def register_builder(kind: str, builder: Builder) -> None:
+    """What deliveries of `kind` say: the later flows (consortia, support) register theirs from
+    their own package (bot/ imports them)."""
+    BUILDERS[kind] = builder
+
+
 def build_message(session: Session, delivery_or_group: Delivery | Sequence[Delivery],
                   member: Member, now: datetime, tz: ZoneInfo, *,
                   loader: Loader | None = None) -> Message:

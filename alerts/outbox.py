@@ -114,6 +114,24 @@ def insert_deliveries(session: Session, rows: Sequence[dict]) -> int:
     return len(session.execute(statement).all())
 
 
+def enqueue_to_members(session: Session, member_ids: Iterable[int], kind: str, payload: dict,
+                       now: datetime, *, version: str, tender_id: int | None = None,
+                       extra: dict | None = None) -> int:
+    """One delivery of `kind` to each member on each of its channels (alerts.outbox.
+    member_channels), in the caller's transaction. `version` names what is said (a proposal,
+    a thread post…) so that running the same thing again queues nothing twice. Returns rows
+    inserted."""
+    rows = []
+    for member_id, (member, preference) in sorted(_members(session, member_ids).items()):
+        for channel in member_channels(member, preference):
+            rows.append({"member_id": member_id, "channel": channel, "kind": kind,
+                         "tender_id": tender_id, "payload": payload,
+                         "idempotency_key": delivery_key(kind, member_id, tender_id, channel,
+                                                         version=version),
+                         "next_attempt_at": now, "created_at": now, **(extra or {})})
+    return insert_deliveries(session, rows)
+
+
 def _members_of_structure(session: Session, structure_id: int):
     return session.execute(
         select(Member, AlertPreference)

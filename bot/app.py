@@ -22,6 +22,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+import bot.flows  # noqa: F401 - every flow plugs in
 from bot.jobs import schedule_jobs
 from bot.network import bot_request, updates_request
 from bot.settings import Settings
@@ -31,6 +32,7 @@ from handlers import advisors as advisor_handlers
 from handlers import alerts as alert_handlers
 from handlers import announcements as composer
 from handlers import commands, diagnostic, opportunities
+from handlers import threads as thread_handlers
 from locales import gettext_for
 from reference import cpv_search, geography
 from store.db import engine_for
@@ -157,6 +159,7 @@ def build_application(settings: Settings, engine: Engine | None = None,
         extra={"timezone": settings.timezone})
     commands.register(application)
     alert_handlers.register(application)
+    thread_handlers.register(application)
     advisor_handlers.register(application)
     # The advisors' composers come first: while one runs, its steps are theirs alone.
     application.add_handler(composer.build_conversation(), group=-2)

@@ -25,6 +25,7 @@ import signal
 import sys
 from datetime import UTC, datetime
 
+import bot.flows  # noqa: F401 - every delivery kind can be rendered here
 from locales import gettext_for
 
 log = logging.getLogger(__name__)

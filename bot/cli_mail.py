@@ -34,7 +34,7 @@ def email_channel(settings, engine):
 
 
 def lmtp_server(settings, engine, channel=None):
-    import conversations.email_onboarding  # noqa: F401 - plugs INSCRIPTION in
+    import bot.flows  # noqa: F401 - every flow's email replies, INSCRIPTION
     from channels.email.inbound import Bridge
     from channels.email.lmtp import LmtpServer
     from conversations.company_lookup import CompanyLookup

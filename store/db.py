@@ -67,6 +67,7 @@ def all_metadata():
     """Import every table module so that the metadata is complete."""
     import store.alert_models  # noqa: F401
     import store.announcement_models  # noqa: F401
+    import store.consortia_models  # noqa: F401
     import store.mail_models  # noqa: F401
     import store.models  # noqa: F401
     import store.tender_models  # noqa: F401

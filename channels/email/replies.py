@@ -38,7 +38,7 @@ def _answer(reply: actions.Reply) -> list[Message]:
     return found + list(reply.messages)
 
 
-def _preferences(inbound: Inbound) -> list[Message] | None:
+def preferences_reply(inbound: Inbound) -> list[Message] | None:
     """PAUSE, REPRENDRE, STOP; None when the command is none of them."""
     command = inbound.command
     if command is None:
@@ -124,7 +124,7 @@ def _common(inbound: Inbound, tender_id: int | None) -> list[Message]:
     text = inbound.text.strip()
     if inbound.command is None:
         return _support(inbound, tender_id, text) if text else []
-    done = _preferences(inbound)
+    done = preferences_reply(inbound)
     if done is not None:
         return done
     command = inbound.command

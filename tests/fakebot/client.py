@@ -130,16 +130,19 @@ class VirtualUser:
     # ---- actions -------------------------------------------------------------------------
     async def send(self, text: str, *, until: Callable[[Replies], bool] | None = None,
                    timeout: float | None = None, expect: bool = True,
-                   allow_errors: bool = False) -> Replies:
-        """Write `text` to the bot and return what it did in answer. With expect=False, a bot
-        that stays silent is fine (and in subprocess mode this waits `quiet` seconds)."""
+                   allow_errors: bool = False,
+                   reply_to: SentMessage | int | None = None) -> Replies:
+        """Write `text` to the bot (as a reply to the message `reply_to` when given) and return
+        what it did in answer. With expect=False, a bot that stays silent is fine (and in
+        subprocess mode this waits `quiet` seconds)."""
         chat = self.state.chat(self.user_id)
         start = len(chat.outputs)
         calls_start = len(self.state.calls)
         sent_at = asyncio.get_running_loop().time()
         update = self.state.push_message(
             self.user_id, text, language_code=self.language_code, first_name=self.first_name,
-            last_name=self.last_name, username=self.username)
+            last_name=self.last_name, username=self.username,
+            reply_to=reply_to.message_id if isinstance(reply_to, SentMessage) else reply_to)
         return await self._collect(f"message {text[:80]!r}", update["update_id"], start,
                                    calls_start, sent_at, until, timeout, expect, allow_errors)
 

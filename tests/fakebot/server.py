@@ -392,9 +392,10 @@ class BotState:
 
     def push_message(self, user_id: int, text: str, *, language_code: str | None = "fr",
                      first_name: str = "Camille", last_name: str | None = None,
-                     username: str | None = None) -> dict:
-        """A user writes `text` in the private chat with the bot (chat id = user id).
-        Commands get bot_command entities so CommandHandler recognises them."""
+                     username: str | None = None, reply_to: int | None = None) -> dict:
+        """A user writes `text` in the private chat with the bot (chat id = user id), as a
+        reply to the message `reply_to` when given. Commands get bot_command entities so
+        CommandHandler recognises them."""
         user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
         if last_name:
             user["last_name"] = last_name
@@ -418,6 +419,11 @@ class BotState:
         ]
         if entities:
             message["entities"] = entities
+        if reply_to is not None:
+            replied = chat.messages.get(reply_to)
+            if replied is None:
+                raise ValueError(f"no message {reply_to} in the chat with user {user_id}")
+            message["reply_to_message"] = self._message_json(replied)
         update = self.push_update({"message": message}, chat_id=user_id)
         chat.messages[message_id] = SentMessage(
             chat_id=user_id, message_id=message_id, date=message["date"], from_bot=False,

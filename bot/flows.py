@@ -1,0 +1,10 @@
+"""Every flow that plugs into the core when imported: what its deliveries say
+(alerts.compose.register_builder), its threads (alerts.relay.register_thread), its email replies
+(channels.email.threads) and email onboarding. Each process that sends or receives — the bot, a
+delivery worker, the LMTP server — imports this module once, so a delivery of any kind can be
+rendered wherever it is claimed.
+"""
+
+import alerts.relay  # noqa: F401 - thread posts
+import channels.email.thread_replies  # noqa: F401 - thread posts by email
+import conversations.email_onboarding  # noqa: F401 - INSCRIPTION by email
