@@ -15,6 +15,7 @@ Signals are `store.alert_models.Interest` rows, one per (member, tender, signal)
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -49,6 +50,28 @@ class Reply:
     changed: bool = False  # something was recorded
     closed: bool = False  # the screen acted on keeps no buttons
     refused: bool = False  # not done: unknown member or tender, not theirs, not valid
+
+
+# The later flows plug in here, from their own package (bot.flows imports them), so that a
+# button, a command or an email reply reaches them through `handle` on every channel:
+# - a tender flow follows a signal on a tender (PARTNERS: the partner search; HELP: a support
+#   request) and gives the messages to show next; with one registered for HELP, the advisors
+#   are no longer told here (the flow does it);
+# - a flow carries out its own intents (a proposal's Accept, a groupement's status…), checking
+#   everything like the rest of this module.
+TenderFlow = Callable[[Session, Member, TenderRow, datetime, ZoneInfo, str], tuple[Message, ...]]
+Flow = Callable[[Session, Member, Request, datetime, ZoneInfo, str], "Reply"]
+_TENDER_FLOWS: dict[Intent, TenderFlow] = {}
+_FLOWS: dict[Intent, Flow] = {}
+
+
+def register_tender_flow(intent: Intent, flow: TenderFlow) -> None:
+    _TENDER_FLOWS[intent] = flow
+
+
+def register_flow(intents: Iterable[Intent], flow: Flow) -> None:
+    for intent in intents:
+        _FLOWS[intent] = flow
 
 
 def language_of(member: Member | None, fallback: str) -> str:
@@ -87,6 +110,8 @@ def handle(session: Session, member_id: int | None, request: Request, now: datet
         return Reply(lang, note=no_profile_text(lang), refused=True)
     if request.intent in TENDER_INTENTS:
         return _tender_request(session, member, request, now, tz, lang)
+    if request.intent in _FLOWS:
+        return _FLOWS[request.intent](session, member, request, now, tz, lang)
     return _preferences_request(session, member, request, now, tz, lang)
 
 
@@ -119,7 +144,7 @@ def _tender_request(session: Session, member: Member, request: Request, now: dat
                      choice=choice_of(session, member.id, tender.id), refused=True)
     if request.intent == Intent.OPEN:
         return Reply(lang, messages=(alert_for(session, member, tender, now, tz, lang),))
-    return _signal(session, member, tender, request, now, lang)
+    return _signal(session, member, tender, request, now, tz, lang)
 
 
 def alert_for(session: Session, member: Member, tender: TenderRow, now: datetime,
@@ -164,7 +189,7 @@ def _add(session: Session, member_id: int, tender_id: int, signal: str, now: dat
 
 
 def _signal(session: Session, member: Member, tender: TenderRow, request: Request,
-            now: datetime, lang: str) -> Reply:
+            now: datetime, tz: ZoneInfo, lang: str) -> Reply:
     _ = gettext_for(lang)
     mid, tid, intent = member.id, tender.id, request.intent
     title = cut(tender.title, TITLE_CAP)
@@ -197,13 +222,15 @@ def _signal(session: Session, member: Member, tender: TenderRow, request: Reques
         note = _("Noted.") if changed else _("Already noted.")
         follow_up = _("Noted: an advisor will contact you about “{title}” to help you answer "
                       "it.").format(title=title)
-        if changed:
+        if changed and intent not in _TENDER_FLOWS:
             enqueue_help_request(session, member, tender, now)
     else:
         return Reply(lang, note=_("This button is no longer valid."),
                      choice=choice_of(session, mid, tid), refused=True)
     session.flush()
     messages = (note_message(follow_up),) if follow_up and changed else ()
+    if intent in _TENDER_FLOWS:
+        messages = _TENDER_FLOWS[intent](session, member, tender, now, tz, lang)
     if changed and intent in (Intent.INTERESTED, Intent.PARTNERS):
         contact = opportunity_contact(session, tender, lang)  # an advisor's opportunity
         messages += (contact,) if contact is not None else ()
