@@ -208,7 +208,18 @@ def encode(action: Action | Request) -> str:
         return f"adv|{_ADVISOR_CODES[intent]}|{int(target or 0)}"
     if intent in _ADVISOR_FLAGS:
         return "adv|" + _ADVISOR_FLAGS[intent]
-    raise ValueError(f"no callback data for {intent}")
+    return _encode_generic(intent, target, arg)
+
+
+def _encode_generic(intent: Intent, target: int | None, arg: str | None) -> str:
+    # The later flows' intents (groupements, support…) need no code of their own here:
+    # "g|intent|target|arg", each part checked again on the way back.
+    if arg is not None and not _ARG.fullmatch(arg):
+        raise ValueError(f"argument {arg!r} of {intent} is not a short code")
+    data = f"g|{intent.value}|{'' if target is None else int(target)}|{arg or ''}"
+    if len(data.encode()) > CALLBACK_LIMIT:
+        raise ValueError(f"callback data of {intent} over {CALLBACK_LIMIT} bytes")
+    return data
 
 
 def _number(text: str) -> int | None:
@@ -230,6 +241,8 @@ def decode(data: str | None) -> Request | None:
         return Request(intent, target) if intent and len(parts) == 3 else None
     if parts[0] in ("ev", "adv"):
         return _decode_targeted(parts)
+    if parts[0] == "g":
+        return _decode_generic(parts)
     if parts[0] != "al":
         return None
     code, args = parts[1], parts[2:]
@@ -256,6 +269,26 @@ def _decode_targeted(parts: list[str]) -> Request | None:
         return Request(codes[parts[1]], target) if target is not None else None
     flags = {v: k for k, v in _ADVISOR_FLAGS.items()} if parts[0] == "adv" else {}
     return Request(flags[parts[1]]) if len(parts) == 2 and parts[1] in flags else None
+
+
+_CODED = frozenset(_TENDER_CODES) | frozenset(_MENU_CODES) | frozenset(_MENU_FLAGS) | frozenset(
+    _EVENT_CODES) | frozenset(_ADVISOR_CODES) | frozenset(_ADVISOR_FLAGS) | {
+    Intent.MENU, Intent.QUIET_HOURS}
+
+
+def _decode_generic(parts: list[str]) -> Request | None:
+    if len(parts) != 4:
+        return None
+    try:
+        intent = Intent(parts[1])
+    except ValueError:
+        return None
+    if intent in _CODED:  # those have their own code: "g|" is not how we send them
+        return None
+    target = _number(parts[2]) if parts[2] else None
+    if parts[2] and target is None or parts[3] and not _ARG.fullmatch(parts[3]):
+        return None
+    return Request(intent, target, parts[3] or None)
 
 
 def keyboard(actions: Actions) -> Keyboard | None:

@@ -173,6 +173,7 @@ def test_a_closed_tender_takes_no_signal(engine):
     "a|i|", "a|i|abc", "a|zz|12", "a|i|12|extra", "a|nr|12|<b>", "a|nr|12|" + "x" * 60,
     "al|q|1", "al|zz", "al|r|../", "b|i|12", "", "\x00\xff", "a|i|-3",
     "a|i|" + "9" * 30, "a|o|1" + "0" * 80, "al|p|1|2", "a|i|１２",
+    "g|nonsense|1|", "g|interested|1|", "g|stats||", "g|undo|x|", "g|undo|1|<b>", "g|undo|1",
 ])
 def test_malformed_callback_data_decodes_to_nothing(data):
     assert telegram.decode(data) is None
@@ -187,6 +188,17 @@ def test_callback_data_round_trip_and_stay_short():
             data = telegram.encode(action)
             assert len(data.encode()) <= 64
             assert telegram.decode(data) == action.request
+
+
+def test_intents_without_a_code_of_their_own_round_trip_generically():
+    # The later flows' intents travel as "g|intent|target|arg" (never for those with a code).
+    coded = {Intent.INTERESTED, Intent.STATS, Intent.MENU}
+    for intent in set(Intent) - coded:
+        for request in (Request(intent, 2**63 - 1, "a_reason_code_of_20"), Request(intent)):
+            if telegram.encode(request).startswith("g|"):
+                assert telegram.decode(telegram.encode(request)) == request
+    for intent in coded:
+        assert not telegram.encode(Request(intent, 1, "main")).startswith("g|")
 
 
 def test_open_shows_the_members_match_and_choice(engine):
