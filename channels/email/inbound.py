@@ -20,7 +20,8 @@ What a message to one of our addresses does:
 - to `unsubscribe+KEY@` (List-Unsubscribe's mailto): STOP for the key's member, in one step,
   confirmed once;
 - to `reply+KEY@`: the key must be ours, unaltered, not expired, and the sender must be the
-  key's member; then the thread's handler (channels.email.threads) carries out the reply;
+  key's member, or someone the member put in To/Cc of its own reply to that address (a colleague
+  answering to all acts for the member); then the thread's handler (channels.email.threads) carries out the reply;
 - to MAIL_FROM (or centrale@MAIL_DOMAIN): a member writing afresh (general thread), or
   INSCRIPTION and the diagnostic by email (channels.email.onboarding) for anyone else.
 Anything refused gets at most one short explanation per sender address and day
@@ -57,6 +58,7 @@ from store.models import Member
 log = logging.getLogger(__name__)
 S = InboundStatus
 BOT = "bot"
+COPIED_LOOKBACK = 20  # earlier mails of the thread read for its To/Cc (a reply to all)
 
 
 # Signing up by email (INSCRIPTION) walks the diagnostic, which lives above the channels
@@ -236,10 +238,27 @@ class Bridge:
         if status == KeyStatus.EXPIRED:
             return None, None, self._reject(session, sender, "expired key", member.language,
                                             now)
-        if purpose == Purpose.REPLY and (not member.email or sender != member.email.lower()):
+        if purpose == Purpose.REPLY and (not member.email or sender != member.email.lower()) \
+                and not self._copied(session, row, member, sender):
             return None, None, self._reject(session, sender, "another sender", member.language,
                                             now, f"(member {member.id})")
         return member, key.thread, None
+
+    def _copied(self, session: Session, row: InboundMail, member: Member, sender: str) -> bool:
+        """A colleague the member put in To/Cc of its own reply in this thread may answer in it
+        too (a reply to all): the key's address is the thread's, and the member's earlier mail
+        to it shows the colleague among its recipients."""
+        if not member.email or not sender:
+            return False
+        earlier = session.execute(select(InboundMail.raw).where(
+            InboundMail.recipient == row.recipient, InboundMail.member_id == member.id,
+            InboundMail.status == S.PROCESSED, InboundMail.id != row.id)
+            .order_by(InboundMail.id.desc()).limit(COPIED_LOOKBACK)).scalars()
+        for raw in earlier:
+            mail = parse(raw, "")
+            if mail.sender == member.email.lower() and sender in mail.recipients:
+                return True
+        return False
 
     def _unsubscribe(self, session: Session, row: InboundMail, mail: Parsed, sender: str,
                      now: datetime) -> Outcome:

@@ -246,6 +246,26 @@ async def test_forged_altered_expired_keys_and_other_senders_do_nothing(engine, 
         assert len(session.execute(select(MailRejection)).all()) == 2
 
 
+async def test_a_colleague_in_cc_of_the_members_reply_may_answer_in_that_thread(engine, sink,
+                                                                                  config):
+    member_id, _tenders = queue(engine)
+    async with Harness(engine, config, sink) as bridge:
+        await bridge.deliver()
+        address = reply_address(sink.messages[0])
+        # Before Marie copies her colleague, the colleague's reply is another sender's.
+        await bridge.send(address, "INTERESSE", sender="paul@asso.test")
+        assert signals(engine, member_id) == []
+        await bridge.send(address, "Je mets Paul en copie.",
+                          headers={"Cc": "Paul <paul@asso.test>"})
+        await bridge.send(address, "INTERESSE", sender="paul@asso.test",
+                          headers={"Cc": MARIE})
+        # Copied on one thread is not copied on another.
+        await bridge.send(address.replace("reply+", "reply+x"), "NON", sender="paul@asso.test")
+    assert [signal for _t, signal, _r in signals(engine, member_id)] == ["interested"]
+    assert [s for s, _note in statuses(engine)] == ["rejected", "processed", "processed",
+                                                   "rejected"]
+
+
 async def test_unknown_addresses_get_550(engine, sink, config):
     async with Harness(engine, config, sink) as bridge:
         assert (await bridge.send(f"someone@{DOMAIN}", "hello"))[0][0] == 550
