@@ -47,6 +47,18 @@ def lmtp_server(settings, engine, channel=None):
     return LmtpServer(bridge, host.strip("[]"), int(port))
 
 
+async def start_web(settings, bridge):
+    """The one-click unsubscribe endpoint (channels.email.web) when HTTP_LISTEN is set."""
+    if not settings.HTTP_LISTEN:
+        return None
+    from channels.email.web import UnsubscribeWeb
+
+    host, _sep, port = settings.HTTP_LISTEN.rpartition(":")
+    web = UnsubscribeWeb(bridge, host.strip("[]"), int(port))
+    await web.start()
+    return web
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     from bot.cli_tenders import _engine_or_none, cli_language
     from bot.settings import get_settings
@@ -70,11 +82,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                 pass
         server = lmtp_server(settings, engine)
         await server.start()
+        web = await start_web(settings, server.bridge)
         print(_("Listening for LMTP on {host}:{port}.").format(host=server.host,
                                                                port=server.port), flush=True)
         try:
             await stop.wait()
         finally:
+            if web is not None:
+                await web.stop()
             await server.stop()
             await server.bridge.channel.aclose()
 
@@ -108,9 +123,13 @@ async def start_lmtp(application) -> None:
     server = lmtp_server(settings, data["engine"])
     await server.start()
     data["lmtp_server"] = server
+    data["unsubscribe_web"] = await start_web(settings, server.bridge)
 
 
 async def stop_lmtp(application) -> None:
+    web = application.bot_data.pop("unsubscribe_web", None)
+    if web is not None:
+        await web.stop()
     server = application.bot_data.pop("lmtp_server", None)
     if server is not None:
         await server.stop()

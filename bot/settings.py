@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     MAIL_FROM: str | None = None
     MAIL_DOMAIN: str | None = None
     LMTP_LISTEN: str | None = None
+    HTTP_LISTEN: str | None = None  # the one-click unsubscribe endpoint, behind PUBLIC_URL
     REPLY_KEY_SECRET: str | None = None
     CENTRALE_TERRITORY: str = ""
     PUBLIC_URL: str | None = None
@@ -42,6 +43,7 @@ class Settings(BaseSettings):
     MAIL_RATE_PER_MINUTE: float = 600.0
 
     @field_validator("TELEGRAM_BOT_TOKEN", "SMTP_URL", "MAIL_FROM", "MAIL_DOMAIN", "LMTP_LISTEN",
+                     "HTTP_LISTEN",
                      "REPLY_KEY_SECRET", "PUBLIC_URL", mode="before")
     @classmethod
     def _empty_is_none(cls, value):
@@ -139,7 +141,7 @@ class Settings(BaseSettings):
                     raise ValueError(f"{name} is needed when SMTP_URL or LMTP_LISTEN is set")
         return self
 
-    @field_validator("LMTP_LISTEN")
+    @field_validator("LMTP_LISTEN", "HTTP_LISTEN")
     @classmethod
     def _listen(cls, value):
         if value is not None:

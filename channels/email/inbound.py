@@ -273,6 +273,23 @@ class Bridge:
         return self._answered(member, Thread(threads.GENERAL), messages, mail, now,
                               "unsubscribed")
 
+    def unsubscribe_link(self, key: str) -> tuple[str | None, list[mime.Outgoing]]:
+        """The one-click link of List-Unsubscribe (RFC 8058, channels.email.web): STOP for the
+        key's member, like the mailto. (None, []) for a key that is not valid now."""
+        now = self.now()
+        with session_scope(self.engine) as session:
+            status, parsed = read_key(self.config.secret, Purpose.UNSUBSCRIBE, key, now.date())
+            member = session.get(Member, parsed.member_id) if parsed else None
+            if status != KeyStatus.VALID or member is None:
+                return None, []
+            lang = normalise_language(member.language)
+            inbound = threads.Inbound(session, member, Thread(threads.GENERAL),
+                                      C.Command(C.STOP), "", now, self.tz, lang, None)
+            messages = threads.handler_for(threads.GENERAL)(inbound)
+            answers = [self.channel.compose(member, list(messages), Thread(threads.GENERAL),
+                                            now=now)] if messages and member.email else []
+            return lang, answers
+
     def _reply(self, session: Session, row: InboundMail, mail: Parsed, sender: str,
                now: datetime) -> Outcome:
         member, thread, refused = self._member_key(session, Purpose.REPLY, row, sender, now)
