@@ -13,10 +13,10 @@ For each calendar month (in the configured time zone) of the period:
 `CENTRALE_TERRITORY` scopes it (`territory`): structures working in it (or in all of France)
 and alerts about tenders placed in it (or placed nowhere in particular).
 
-Groupements proposed / formed / won, support requests and bids or contracts won belong to issue
-12's tables: a module that owns such a table adds its columns with `register_figure(name,
-function)` (function(session, start, end, tz) -> {"YYYY-MM": number}); they are computed with
-the others and appear in the CSV.
+- partners proposed, groupements formed and won, support requests opened and closed with the
+  time to a first answer, bids submitted and contracts won (stats.consortia_figures), in
+  `Month.extra` like any column added later with `register_figure(name, function)`
+  (function(session, start, end, tz) -> {"YYYY-MM": number}); all appear in the CSV.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlmodel import Session
 
+from stats.consortia_figures import MEANS, consortia_figures
 from store.alert_models import Delivery, DeliveryKind, DeliveryStatus, Interest
 from store.announcement_models import Announcement, AnnouncementStatus, EventRegistration
 from store.models import Structure
@@ -80,6 +81,9 @@ class Bilan:
 
     def total(self, name: str) -> float:
         return sum(getattr(month, name) for month in self.months)
+
+    def total_extra(self, name: str) -> float:
+        return sum(month.extra.get(name) or 0 for month in self.months)
 
 
 def month_key(moment: datetime | date, tz: ZoneInfo) -> str:
@@ -158,6 +162,10 @@ def compute(session: Session, start: date, end: date, tz: ZoneInfo,
         if (key := month_key(created_at, tz)) in months:
             months[key].registrations += 1
 
+    for name, values in consortia_figures(session, low, high,
+                                          lambda moment: month_key(moment, tz)).items():
+        for key, month in months.items():  # a mean over nothing is no number (an empty cell)
+            month.extra[name] = values.get(key, None if name in MEANS else 0)
     for name, function in EXTRA_FIGURES.items():
         for key, value in function(session, start, end, tz).items():
             if key in months:

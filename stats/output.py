@@ -59,8 +59,8 @@ def chart_png(bilan: Bilan, lang: str) -> bytes:
     _ = gettext_for(lang)
     labels = [m.month[2:].replace("-", "/") for m in bilan.months]  # 27/03
     x = range(len(labels))
-    figure, (top, middle, bottom) = plt.subplots(3, 1, figsize=(6, 10), dpi=120,
-                                                 constrained_layout=True)
+    figure, (top, middle, bottom, last) = plt.subplots(4, 1, figsize=(6, 13), dpi=120,
+                                                       constrained_layout=True)
     plt.rcParams.update({"font.size": 12})
     top.bar(x, [m.diagnosed for m in bilan.months], color="#2a7f62")
     top.set_title(_("Structures diagnosed"), fontsize=15)
@@ -76,7 +76,18 @@ def chart_png(bilan: Bilan, lang: str) -> bytes:
                color="#c45850", label=_("registrations"))
     bottom.set_title(_("Announcements and registrations"), fontsize=15)
     bottom.legend(fontsize=11)
-    for axis in (top, middle, bottom):
+    def extra(name: str) -> list[float]:
+        return [m.extra.get(name) or 0 for m in bilan.months]
+
+    for offset, name, color, label in (
+            (-0.3, "groupements_formed", "#2a7f62", _("groupements formed")),
+            (-0.1, "groupements_won", "#f2a541", _("groupements won")),
+            (0.1, "support_opened", "#3b6ea5", _("support requests")),
+            (0.3, "contracts_won", "#c45850", _("contracts won"))):
+        last.bar([i + offset for i in x], extra(name), width=0.2, color=color, label=label)
+    last.set_title(_("Groupements, support and contracts"), fontsize=15)
+    last.legend(fontsize=11)
+    for axis in (top, middle, bottom, last):
         axis.set_xticks(list(x), labels, rotation=45 if len(labels) > 6 else 0, fontsize=11)
         axis.yaxis.get_major_locator().set_params(integer=True)
         axis.spines[["top", "right"]].set_visible(False)

@@ -35,7 +35,21 @@ def summary_lines(bilan: Bilan, lang: str) -> list[str]:
             sent=sent, interested=interested, rate=rate),
         _("{count} announcements, {registrations} event registrations").format(
             count=bilan.total("announcements"), registrations=bilan.total("registrations")),
+        _("{proposed} partner proposals, {formed} groupements formed, {won} won").format(
+            proposed=_int(bilan.total_extra("partners_proposed")),
+            formed=_int(bilan.total_extra("groupements_formed")),
+            won=_int(bilan.total_extra("groupements_won"))),
+        _("{opened} support requests opened, {closed} closed").format(
+            opened=_int(bilan.total_extra("support_opened")),
+            closed=_int(bilan.total_extra("support_closed"))),
+        _("{bids} bids submitted, {won} contracts won").format(
+            bids=_int(bilan.total_extra("bids_submitted")),
+            won=_int(bilan.total_extra("contracts_won"))),
     ]
+
+
+def _int(value: float) -> int:
+    return int(round(value))
 
 
 def stats_request(session: Session, member_id: int | None, request: Request, now: datetime,

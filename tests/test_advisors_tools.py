@@ -234,6 +234,40 @@ def known_database(engine) -> None:
             session.add(EventRegistration(announcement_id=announcement.id, member_id=member.id,
                                           status="registered",
                                           created_at=datetime(2027, 3, 6, tzinfo=UTC)))
+        consortia_and_support(session, people, tenders)
+
+
+def consortia_and_support(session, people, tenders) -> None:
+    """February: two proposals, one groupement formed, a support request answered after 3 h
+    and closed in March; March: the groupement won, a bid submitted and a contract won."""
+    from store.consortia_models import (
+        FollowUp,
+        Groupement,
+        PartnerSearch,
+        Proposal,
+        SupportRequest,
+    )
+
+    feb, mar = datetime(2027, 2, 11, 9, tzinfo=UTC), datetime(2027, 3, 20, 9, tzinfo=UTC)
+    search = PartnerSearch(member_id=people[0].id, tender_id=tenders[0].id, created_at=feb)
+    session.add(search)
+    session.flush()
+    for candidate in people[1:3]:
+        session.add(Proposal(search_id=search.id, tender_id=tenders[0].id,
+                             from_member_id=people[0].id, to_member_id=candidate.id,
+                             role="cocontractor", created_at=feb))
+    session.add(Groupement(tender_id=tenders[0].id, status="won", created_at=feb,
+                           closed_at=mar))
+    session.add(Groupement(tender_id=tenders[1].id, status="lost", created_at=mar,
+                           closed_at=mar))
+    session.add(SupportRequest(member_id=people[1].id, text="?", status="closed",
+                               created_at=feb, first_answer_at=feb + timedelta(hours=3),
+                               closed_at=mar))
+    session.add(SupportRequest(member_id=people[2].id, text="?", created_at=mar))
+    session.add(FollowUp(member_id=people[0].id, tender_id=tenders[0].id, answered=True,
+                         result="won", answered_at=mar))
+    session.add(FollowUp(member_id=people[1].id, tender_id=tenders[1].id, answered=False,
+                         answered_at=mar))
 
 
 def test_stats_csv_and_chart_from_a_known_database(engine, cli, tmp_path, monkeypatch, capsys):
@@ -245,7 +279,10 @@ def test_stats_csv_and_chart_from_a_known_database(engine, cli, tmp_path, monkey
     out_csv, out_png = tmp_path / "bilan.csv", tmp_path / "bilan.png"
     assert cli("stats", "--from", "2027-01-01", "--to", "2027-03-31", "--csv", str(out_csv),
                "--png", str(out_png)) == 0
-    assert "3 structures diagnosed" in capsys.readouterr().out  # "Out" is outside the territory
+    out = capsys.readouterr().out
+    assert "3 structures diagnosed" in out  # "Out" is outside the territory
+    assert "2 partner proposals, 2 groupements formed, 1 won" in out
+    assert "2 support requests opened, 1 closed" in out and "1 bids submitted, 1 contracts" in out
     rows = list(csv.DictReader(io.StringIO(out_csv.read_bytes().decode("utf-8-sig"))))
     by_month = {row["month"]: row for row in rows}
     assert list(by_month) == ["2027-01", "2027-02", "2027-03"]
@@ -261,6 +298,12 @@ def test_stats_csv_and_chart_from_a_known_database(engine, cli, tmp_path, monkey
             february["interest_rate"]) == ("2", "1", "0.5")
     assert (march["alerts_sent"], march["alerts_interested"]) == ("2", "1")
     assert (march["announcements_sent"], march["event_registrations"]) == ("1", "2")
+    assert (february["partners_proposed"], february["groupements_formed"],
+            march["groupements_formed"], march["groupements_won"]) == ("2", "1", "1", "1")
+    assert (february["support_opened"], february["support_first_answer_h"],
+            march["support_opened"], march["support_closed"]) == ("1", "3.0", "1", "1")
+    assert (march["bids_submitted"], march["contracts_won"]) == ("1", "1")
+    assert (january["groupements_formed"], march["support_first_answer_h"]) == ("0", "")
     from matplotlib import image
 
     picture = image.imread(out_png)
