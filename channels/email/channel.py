@@ -160,7 +160,8 @@ class EmailChannel:
         return mime.build(self.config, member_id=member.id, recipient=member.email,
                           thread=thread, body=body, today=today, now=now, msg_id=msg_id,
                           in_reply_to=in_reply_to, answer=in_reply_to is not None,
-                          unsubscribe_key=unsubscribe_key)
+                          unsubscribe_key=unsubscribe_key,
+                          attachments=[a for m in messages for a in m.attachments])
 
     def compose_stranger(self, recipient: str, message: Message, lang: str, *,
                          now: datetime | None = None, in_reply_to: str | None = None,
