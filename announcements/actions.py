@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func, or_, select
 from sqlmodel import Session
 
-from alerts.actions import Reply, language_of
+from alerts.actions import Reply, language_of, register_flow
 from alerts.advisors import advisors_only_text, is_advisor
 from alerts.announcement_messages import headline, when_text
 from alerts.message import Action, Intent, Line, Message, Request, Span, bold, line
@@ -196,3 +196,12 @@ def headline_of(tender) -> str:
     from alerts.render import cut
 
     return cut(tender.title, 70)
+
+
+def _flow(session: Session, member: Member, request: Request, now: datetime, tz: ZoneInfo,
+          lang: str) -> Reply:
+    return handle(session, member.id, request, now, tz, lang)
+
+
+# An email reply (channels.email.choices) reaches these intents through alerts.actions.handle.
+register_flow(INTENTS, _flow)

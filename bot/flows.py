@@ -6,5 +6,7 @@ rendered wherever it is claimed.
 """
 
 import alerts.relay  # noqa: F401 - thread posts
+import announcements.actions  # noqa: F401 - events and advisors' buttons from any channel
+import channels.email.choices  # noqa: F401 - numbered choices by email
 import channels.email.thread_replies  # noqa: F401 - thread posts by email
 import conversations.email_onboarding  # noqa: F401 - INSCRIPTION by email

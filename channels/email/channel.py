@@ -37,7 +37,7 @@ from alerts.message import Message
 from channels.email import bounces, mime, threads
 from channels.email.config import MailConfig, SmtpServer
 from channels.email.keys import Purpose, Thread, make_key
-from channels.email.render import Body, render_body
+from channels.email.render import Body, choices_of, render_body
 from locales import normalise_language
 from store.alert_models import Delivery
 from store.db import session_scope
@@ -138,6 +138,8 @@ class EmailChannel:
     def render_to(self, message: Message, member: Member,
                   deliveries: Sequence[Delivery]) -> mime.Outgoing:
         thread = threads.thread_for(deliveries)
+        if thread.kind == threads.GENERAL and choices_of(message):
+            thread = Thread(threads.CHOICES, deliveries[0].id)  # a reply "2" finds them back
         items = [a.target for row in message.actions for a in sorted(row, key=_item)
                  if a.item and a.target]
         msg_id = mime.message_id(thread.kind, self.config.domain,
@@ -156,7 +158,8 @@ class EmailChannel:
         unsubscribe_key = make_key(self.config.secret, Purpose.UNSUBSCRIBE, member.id,
                                    Thread("u", 0), today)
         body = render_body(list(messages), lang, note=note, subject=subject,
-                           unsubscribe_url=mime.unsubscribe_url(self.config, unsubscribe_key))
+                           unsubscribe_url=mime.unsubscribe_url(self.config, unsubscribe_key),
+                           numbered=thread.kind == threads.CHOICES and in_reply_to is None)
         return mime.build(self.config, member_id=member.id, recipient=member.email,
                           thread=thread, body=body, today=today, now=now, msg_id=msg_id,
                           in_reply_to=in_reply_to, answer=in_reply_to is not None,

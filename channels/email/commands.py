@@ -21,6 +21,7 @@ INTERESTED, NOT_FOR_US, PARTNERS, HELP, OPEN, UNDO = (
     "interested", "not_for_us", "partners", "help", "open", "undo")
 ACCEPT, DECLINE, STOP, PAUSE, RESUME, SIGNUP = (
     "accept", "decline", "stop", "pause", "resume", "signup")
+CHOICE = "choice"  # "CHOIX 2" or "2" alone: a numbered choice of the email (channels.email.choices)
 # Words of the onboarding by email (channels.email.onboarding).
 CONFIRM, BACK, SKIP, DONE, RESTART = "confirm", "back", "skip", "done", "restart"
 
@@ -38,6 +39,7 @@ WORDS: dict[str, str] = {
     "pause": PAUSE,
     "reprendre": RESUME, "reprise": RESUME, "resume": RESUME,
     "inscription": SIGNUP, "signup": SIGNUP,
+    "choix": CHOICE, "choice": CHOICE,
     "confirmer": CONFIRM, "confirm": CONFIRM, "ok": CONFIRM,
     "retour": BACK, "back": BACK,
     "passer": SKIP, "skip": SKIP,
@@ -50,11 +52,11 @@ SHOWN: dict[str, dict[str, str]] = {
     "fr": {INTERESTED: "INTERESSE", NOT_FOR_US: "NON", PARTNERS: "PARTENAIRES", HELP: "AIDE",
            OPEN: "VOIR", UNDO: "ANNULER", ACCEPT: "ACCEPTER", DECLINE: "REFUSER", STOP: "STOP",
            PAUSE: "PAUSE", RESUME: "REPRENDRE", SIGNUP: "INSCRIPTION", CONFIRM: "CONFIRMER",
-           BACK: "RETOUR", SKIP: "PASSER", DONE: "FINI", RESTART: "RECOMMENCER"},
+           BACK: "RETOUR", SKIP: "PASSER", DONE: "FINI", RESTART: "RECOMMENCER", CHOICE: "CHOIX"},
     "en": {INTERESTED: "INTERESTED", NOT_FOR_US: "NO", PARTNERS: "PARTNERS", HELP: "HELP",
            OPEN: "SHOW", UNDO: "UNDO", ACCEPT: "ACCEPT", DECLINE: "DECLINE", STOP: "STOP",
            PAUSE: "PAUSE", RESUME: "RESUME", SIGNUP: "SIGNUP", CONFIRM: "CONFIRM",
-           BACK: "BACK", SKIP: "SKIP", DONE: "DONE", RESTART: "RESTART"},
+           BACK: "BACK", SKIP: "SKIP", DONE: "DONE", RESTART: "RESTART", CHOICE: "CHOICE"},
 }
 
 # "NON 2 loin": the reasons of alerts.render.NOT_FOR_US_REASONS, in words of both languages.
@@ -99,6 +101,9 @@ def first_line(text: str) -> str:
 def parse(line: str) -> Command | None:
     """The command at the start of `line`, or None when it does not start with one."""
     line = (line or "").strip()[:MAX_LINE]
+    bare = re.fullmatch(r"(\d{1,2})\s*[.)]?", line)
+    if bare:  # "2": the second numbered choice of the email
+        return Command(CHOICE, int(bare.group(1)))
     match = re.match(r"/?\s*([^\W\d_]+(?:['’][^\W\d_]+)?)", line)
     if match is None:
         return None

@@ -4,8 +4,10 @@
 The HTML template autoescapes everything (a buyer's "<script>" is text); links are only the
 http(s) URLs the core already checked (alerts.render.safe_url), checked again here. Actions are
 shown as the reply commands to type (channels.email.commands): a tender's "INTERESSE — Intéressé",
-a digest's "INTERESSE 2" with the item numbers the digest already shows. Actions with no email
-command (the /alertes menu's buttons) are left out: by email, PAUSE, REPRENDRE and STOP do it.
+a digest's "INTERESSE 2" with the item numbers the digest already shows. Other actions (an
+event's *Je m'inscris*, any later flow's buttons) are numbered choices, "1 — Je m'inscris", when
+the email's thread can read the number back (channels.email.choices); the /alertes menu's
+buttons are left out: by email, PAUSE, REPRENDRE and STOP do it.
 
 Every user-facing text here goes through gettext; the templates hold markup only.
 """
@@ -67,8 +69,22 @@ def _label(action: Action) -> str:
     return " ".join(action.label.split())
 
 
-def commands_of(message: Message, lang: str) -> tuple[list[dict], list[str]]:
-    """(command lines, hints) for the message's actions."""
+# The /alertes menu's buttons: by email, PAUSE, REPRENDRE and STOP do it.
+_MENU_ONLY = frozenset({Intent.MENU, Intent.RHYTHM, Intent.DIGEST_HOUR, Intent.WEEKLY_DAY,
+                        Intent.QUIET_HOURS, Intent.WEEKENDS, Intent.DONE})
+
+
+def choices_of(message: Message) -> list[Action]:
+    """The actions with no command of their own (Je m'inscris, Accepter, Je prends…), in the
+    order the email numbers them: a reply "2" (or "CHOIX 2") is the second."""
+    return [action for row in message.actions for action in row
+            if action.intent not in _COMMAND_OF and action.intent not in _MENU_ONLY]
+
+
+def commands_of(message: Message, lang: str, numbered: bool = False) -> tuple[list[dict],
+                                                                               list[str]]:
+    """(command lines, hints) for the message's actions; `numbered`: the actions with no
+    command of their own as numbered choices too (their email can read the number back)."""
     _ = gettext_for(lang)
     lines: list[dict] = []
     hints: list[str] = []
@@ -100,6 +116,10 @@ def commands_of(message: Message, lang: str) -> tuple[list[dict], list[str]]:
                 continue
             seen.add(word)
             lines.append({"word": word, "label": _label(action), "selected": action.selected})
+    if numbered:
+        for number, action in enumerate(choices_of(message), start=1):
+            lines.append({"word": str(number), "label": _label(action),
+                          "selected": action.selected})
     return lines, hints
 
 
@@ -132,15 +152,17 @@ def footer(lang: str) -> list[str]:
 
 def render_body(messages: Message | Sequence[Message], lang: str, *,
                 note: str | None = None, unsubscribe_url: str | None = None,
-                subject: str | None = None, with_footer: bool = True) -> Body:
+                subject: str | None = None, with_footer: bool = True,
+                numbered: bool = False) -> Body:
     """One email of `messages` (an alert; or an answer: `note` first — "Noted" — then what the
-    reply brought, such as the full alert)."""
+    reply brought, such as the full alert). `numbered`: the first message's actions with no
+    command of their own are numbered choices (channels.email.choices reads the reply)."""
     _ = gettext_for(lang)
     lang = normalise_language(lang)
     messages = [messages] if isinstance(messages, Message) else list(messages)
     sections = []
-    for message in messages:
-        commands, hints = commands_of(message, lang)
+    for index, message in enumerate(messages):
+        commands, hints = commands_of(message, lang, numbered and index == 0)
         sections.append({"title": message.title or "", "icon": message.icon or "",
                          "blocks": _blocks(message, lang), "commands": commands,
                          "hints": hints})

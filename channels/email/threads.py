@@ -38,6 +38,7 @@ from store.alert_models import Delivery, DeliveryKind
 from store.models import Member
 
 TENDER, DIGEST, GENERAL = "t", "d", "g"
+CHOICES = "a"  # an email whose actions are numbered choices (id: the delivery)
 
 
 @dataclass
