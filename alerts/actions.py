@@ -229,8 +229,8 @@ def _signal(session: Session, member: Member, tender: TenderRow, request: Reques
                      choice=choice_of(session, mid, tid), refused=True)
     session.flush()
     messages = (note_message(follow_up),) if follow_up and changed else ()
-    if intent in _TENDER_FLOWS:
-        messages = _TENDER_FLOWS[intent](session, member, tender, now, tz, lang)
+    if changed and intent in _TENDER_FLOWS:  # once, on the first tap; its own messages if any
+        messages = _TENDER_FLOWS[intent](session, member, tender, now, tz, lang) or messages
     if changed and intent in (Intent.INTERESTED, Intent.PARTNERS):
         contact = opportunity_contact(session, tender, lang)  # an advisor's opportunity
         messages += (contact,) if contact is not None else ()

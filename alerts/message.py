@@ -50,6 +50,11 @@ class Intent(StrEnum):
     OPPORTUNITY_CANCEL = "opportunity_cancel"  # target: the opportunity's tender id
     OPPORTUNITY_EDIT = "opportunity_edit"  # target: the opportunity's tender id
     STATS = "stats"  # the bilan (chart and CSV)
+    # support requests (support/requests.py)
+    SUPPORT_ASK = "support_ask"  # /accompagnement; arg: none (the text comes with the command)
+    SUPPORT_TAKE = "support_take"  # "Je prends"; target: the request
+    SUPPORT_CLOSE = "support_close"  # target: the request
+    SUPPORT_LIST = "support_list"  # /demandes
 
 
 TENDER_INTENTS = frozenset({Intent.INTERESTED, Intent.NOT_FOR_US, Intent.UNDO, Intent.PARTNERS,

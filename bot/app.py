@@ -32,6 +32,7 @@ from handlers import advisors as advisor_handlers
 from handlers import alerts as alert_handlers
 from handlers import announcements as composer
 from handlers import commands, diagnostic, opportunities
+from handlers import flows as flow_handlers
 from handlers import threads as thread_handlers
 from locales import gettext_for
 from reference import cpv_search, geography
@@ -161,6 +162,7 @@ def build_application(settings: Settings, engine: Engine | None = None,
     alert_handlers.register(application)
     thread_handlers.register(application)
     advisor_handlers.register(application)
+    flow_handlers.register(application)
     # The advisors' composers come first: while one runs, its steps are theirs alone.
     application.add_handler(composer.build_conversation(), group=-2)
     opportunities.register(application)

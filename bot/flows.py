@@ -10,3 +10,4 @@ import announcements.actions  # noqa: F401 - events and advisors' buttons from a
 import channels.email.choices  # noqa: F401 - numbered choices by email
 import channels.email.thread_replies  # noqa: F401 - thread posts by email
 import conversations.email_onboarding  # noqa: F401 - INSCRIPTION by email
+import support.requests  # noqa: F401 - support requests and their threads

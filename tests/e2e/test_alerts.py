@@ -309,12 +309,23 @@ async def test_partners_and_help_say_what_happens_next(centrale, fake_server, en
     await deliver(centrale, fake_server, engine, at(TUESDAY, 11))
     [note] = advisor.messages
     assert "Entretien des espaces verts" in note.text and str(tid) in note.text
-    assert "demande de l’aide pour ce marché" in note.text  # in the advisor's language
+    assert "demande un accompagnement" in note.text  # in the advisor's language
+    assert "Je prends" in note.labels()  # a support request (support/requests.py)
+    replies = await advisor.tap("Je prends", message=note)
+    assert "prise par" in replies.text  # the request as it stands now
+    assert [row.status for row in _support_requests(engine)] == ["assigned"]
     assert current(user, alert).labels() == ["Interested", "Not for us", "✅ Find partners",
                                              "✅ Need help"]
     with Session(engine) as session:
         signals = session.execute(select(Interest.signal).order_by(Interest.id)).scalars().all()
     assert signals == ["partners", "help"]
+
+
+def _support_requests(engine):
+    from store.consortia_models import SupportRequest
+
+    with Session(engine) as session:
+        return session.execute(select(SupportRequest)).scalars().all()
 
 
 async def test_forged_stale_and_garbage_callbacks_change_nothing(centrale, fake_server, engine,

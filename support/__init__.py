@@ -1,0 +1,1 @@
+"""Support requests from members to advisors (requests.py)."""
