@@ -45,13 +45,19 @@ class ThreadInfo:
 
 Resolver = Callable[[Session, int, str], ThreadInfo | None]  # (session, thread id, lang)
 _RESOLVERS: dict[str, Resolver] = {}
+PostHook = Callable[[Session, int, int, datetime], None]  # (session, thread id, author, now)
+_ON_POST: dict[str, PostHook] = {}
 # Delivery kinds whose message belongs to a thread (a reply to it is a post in the thread):
 # kind -> payload -> (thread kind, thread id).
 _REPLY_KINDS: dict[str, Callable[[dict], tuple[str, int] | None]] = {}
 
 
-def register_thread(kind: str, resolver: Resolver) -> None:
+def register_thread(kind: str, resolver: Resolver, on_post: PostHook | None = None) -> None:
+    """`on_post` runs after each post, in its transaction (support: an advisor's first
+    answer is dated)."""
     _RESOLVERS[kind] = resolver
+    if on_post is not None:
+        _ON_POST[kind] = on_post
 
 
 def register_reply_kind(delivery_kind: str,
@@ -87,6 +93,8 @@ def post(session: Session, kind: str, thread_id: int, author_id: int, text: str,
     enqueue_to_members(session, others, THREAD_POST,
                        {"post": row.id, "thread": kind, "id": thread_id}, now,
                        version=f"post{row.id}")
+    if kind in _ON_POST:
+        _ON_POST[kind](session, thread_id, author_id, now)
     return row
 
 

@@ -208,7 +208,13 @@ def _guard_intent(session: Session, member: Member, request: Request, now: datet
 
 register_builder(SUPPORT_REQUEST, _request_builder)
 register_builder(SUPPORT_NEWS, _news_builder)
-relay.register_thread(ThreadKind.SUPPORT, _resolver)
+def _answered(session: Session, request_id: int, author_id: int, now: datetime) -> None:
+    session.execute(update(SupportRequest).where(
+        SupportRequest.id == request_id, SupportRequest.advisor_id == author_id,
+        SupportRequest.first_answer_at.is_(None)).values(first_answer_at=now))
+
+
+relay.register_thread(ThreadKind.SUPPORT, _resolver, on_post=_answered)
 relay.register_reply_kind(SUPPORT_NEWS, lambda payload: (ThreadKind.SUPPORT, int(payload["id"]))
                           if payload.get("id") else None)
 actions.register_flow((Intent.SUPPORT_TAKE, Intent.SUPPORT_CLOSE, Intent.SUPPORT_LIST,

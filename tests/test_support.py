@@ -106,11 +106,15 @@ def test_the_thread_goes_both_ways_then_closes(engine, people):
         assert relay.post(session, ThreadKind.SUPPORT, request_id, people["anne"],
                           "Bonjour, je regarde.", NOW)
         assert relay.post(session, ThreadKind.SUPPORT, request_id, people["member"], "Merci",
-                          NOW)
+                          NOW + timedelta(hours=1))
+        assert relay.post(session, ThreadKind.SUPPORT, request_id, people["anne"], "Voici",
+                          NOW + timedelta(hours=1))
         assert relay.post(session, ThreadKind.SUPPORT, request_id, people["bruno"], "Moi ?",
                           NOW) is None
     assert deliveries(engine, relay.THREAD_POST) == [(people["member"], None),
-                                                     (people["anne"], None)]
+                                                     (people["anne"], None),
+                                                     (people["member"], None)]
+    assert the_request(engine).first_answer_at == NOW  # the advisor's first message
     assert ask(engine, people["other"], Intent.SUPPORT_CLOSE, request_id).refused
     closed = ask(engine, people["member"], Intent.SUPPORT_CLOSE, request_id,
                  now=NOW + timedelta(hours=2))
