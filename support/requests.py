@@ -116,7 +116,8 @@ def request_message(session: Session, row: SupportRequest, lang: str, *,
     tender = session.get(TenderRow, row.tender_id) if row.tender_id else None
     lines = [line(_("{who} asks for support.").format(who=who))]
     if tender is not None:
-        lines.append(line(_("Tender: “{title}”.").format(title=cut(tender.title, 120))))
+        lines.append(line(_("Tender: “{title}” (id {id}).").format(
+            title=cut(tender.title, 120) or _("(untitled tender)"), id=tender.id)))
     if row.text:
         lines.append(line(row.text))
     status = {S.OPEN: _("waiting for an advisor"), S.ASSIGNED: _("taken by {who}").format(
