@@ -12,16 +12,18 @@ so a second tap on *Need help* does not tell the advisors twice; a question writ
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlmodel import Session
 
 from alerts.message import Message, Span, block, bold, line
 from alerts.outbox import delivery_key, insert_deliveries, member_channels
 from alerts.render import cut
 from locales import gettext_for
-from store.alert_models import DeliveryKind
+from store.alert_models import Delivery, DeliveryKind, DeliveryStatus
 from store.members import advisors
 from store.models import AlertPreference, Member, Role, Structure
 from store.tender_models import TenderRow
@@ -47,11 +49,40 @@ def _to_advisors(session: Session, exclude: int | None, kind: str, tender_id: in
     return insert_deliveries(session, rows)
 
 
+@dataclass(frozen=True)
+class HelpFlow:
+    """Where help requests go once a flow owns them (support/requests.py): `open` a request
+    (returns how many were opened), `attach` a question to the one just opened on a tender."""
+
+    open: Callable[[Session, Member, TenderRow | None, datetime, str | None], int]
+    attach: Callable[[Session, int, int, str], int]
+
+
+_HELP_FLOW: list[HelpFlow] = []
+
+
+def register_help_flow(flow: HelpFlow) -> None:
+    _HELP_FLOW[:] = [flow]
+
+
+def attach_help_text(session: Session, member_id: int, tender_id: int, text: str) -> int:
+    """The help request just made on this tender carries the member's question."""
+    if _HELP_FLOW:
+        return _HELP_FLOW[0].attach(session, member_id, tender_id, text)
+    key = f"{DeliveryKind.HELP_REQUEST}:%:{tender_id}:from{member_id}:%"
+    return session.execute(
+        update(Delivery).where(Delivery.idempotency_key.like(key),
+                               Delivery.status == DeliveryStatus.PENDING)
+        .values(payload={"requester": member_id, "text": cut(text, TEXT_CAP)})).rowcount or 0
+
+
 def enqueue_help_request(session: Session, requester: Member, tender: TenderRow | None,
                          now: datetime, text: str | None = None) -> int:
-    """Queue the request to every advisor on their channels. Returns rows inserted. With
-    `text` (what the member wrote, e.g. by email) each different text is one more request;
-    without a tender it is a question of its own."""
+    """Queue the request to every advisor on their channels (through the help flow when one
+    is registered). Returns rows inserted. With `text` (what the member wrote, e.g. by email)
+    each different text is one more request; without a tender it is a question of its own."""
+    if _HELP_FLOW:
+        return _HELP_FLOW[0].open(session, requester, tender, now, text)
     payload: dict = {"requester": requester.id}
     version = f"from{requester.id}"
     if text:

@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from alerts import actions, relay
 from alerts.actions import Reply
-from alerts.advisors import advisors_only_text, is_advisor
+from alerts.advisors import HelpFlow, advisors_only_text, is_advisor, register_help_flow
 from alerts.compose import Loader, NothingToSend, register_builder
 from alerts.message import Action, Intent, Message, Request, block, line
 from alerts.outbox import enqueue_to_members
@@ -159,10 +159,23 @@ def ask(session: Session, member: Member, request: Request, now: datetime, tz: Z
                               "you here."), changed=True)
 
 
-def _after_help(session: Session, member: Member, tender: TenderRow, now: datetime,
-                tz: ZoneInfo, lang: str) -> tuple[Message, ...]:
-    open_request(session, member, tender, None, now)
-    return ()
+def _help(session: Session, member: Member, tender: TenderRow | None, now: datetime,
+          text: str | None) -> int:
+    open_request(session, member, tender, text, now)
+    return 1
+
+
+def _attach(session: Session, member_id: int, tender_id: int, text: str) -> int:
+    """An email's "AIDE question" on a tender: the request its AIDE just opened carries it."""
+    row = session.execute(select(SupportRequest).where(
+        SupportRequest.member_id == member_id, SupportRequest.tender_id == tender_id,
+        SupportRequest.text.is_(None), SupportRequest.status == S.OPEN)
+        .order_by(SupportRequest.id.desc())).scalars().first()
+    if row is None:
+        return 0
+    row.text = cut(text.strip(), TEXT_CAP)
+    session.add(row)
+    return 1
 
 
 def _resolver(session: Session, request_id: int, lang: str) -> relay.ThreadInfo | None:
@@ -220,4 +233,4 @@ relay.register_reply_kind(SUPPORT_NEWS, lambda payload: (ThreadKind.SUPPORT, int
                           if payload.get("id") else None)
 actions.register_flow((Intent.SUPPORT_TAKE, Intent.SUPPORT_CLOSE, Intent.SUPPORT_LIST,
                        Intent.SUPPORT_ASK), _guard_intent)
-actions.register_tender_flow(Intent.HELP, _after_help)
+register_help_flow(HelpFlow(_help, _attach))  # the alert's button, AIDE by email, free text

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
+import bot.flows  # noqa: F401 - every flow plugged in, as in production
 from alerts import actions
 from alerts.message import Intent, Request
 from alerts.policy import Schedule, is_quiet
@@ -19,9 +20,11 @@ from channels import telegram
 from conversations.profile_fields import save_diagnostic
 from store import members
 from store.alert_models import Delivery, DeliveryKind, Interest
+from store.consortia_models import SupportRequest
 from store.db import session_scope
 from store.models import AlertPreference, Member, Role
 from store.tender_models import MatchRow, TenderRow, TenderStatus
+from support.requests import SUPPORT_REQUEST
 
 TZ = ZoneInfo("Europe/Paris")
 NOW = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)  # a Monday, 10:00 in Paris
@@ -118,16 +121,18 @@ def test_partners_and_help_are_recorded_once_and_help_reaches_the_advisors(engin
     assert ask(engine, member_id, Intent.HELP, tender_id).messages == ()  # already asked
     assert signals(engine, member_id) == {("interested", None), ("partners", None),
                                           ("help", None)}
-    with Session(engine) as session:
+    with Session(engine) as session:  # one support request (support/requests.py)
+        [request] = session.execute(select(SupportRequest)).scalars().all()
         queued = session.execute(select(Delivery).where(
-            Delivery.kind == DeliveryKind.HELP_REQUEST)).scalars().all()
+            Delivery.kind == SUPPORT_REQUEST)).scalars().all()
         advisors = {m.id: m for m in members.advisors(session)}
+    assert (request.member_id, request.tender_id, request.status) == (member_id, tender_id,
+                                                                      "open")
     # One delivery per advisor, on the advisor's channel: the one listed by email waits for the
     # email channel in the outbox.
     assert sorted((d.channel, advisors[d.member_id].telegram_user_id or 0) for d in queued) == [
         ("email", 0), ("telegram", 90_001)]
-    assert all(d.tender_id == tender_id and d.payload == {"requester": member_id}
-               for d in queued)
+    assert all(d.payload["request"] == request.id for d in queued)
 
 
 def test_advisors_are_seeded_once_and_keep_their_role(engine):

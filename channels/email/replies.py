@@ -13,19 +13,15 @@ out by the same function as Telegram's buttons and commands: alerts.actions.hand
 
 from __future__ import annotations
 
-from sqlalchemy import update
-from sqlmodel import Session
-
 from alerts import actions
-from alerts.advisors import TEXT_CAP, enqueue_help_request
+from alerts.advisors import attach_help_text, enqueue_help_request
 from alerts.message import Intent, Message, Request, note
 from alerts.preferences import parse_pause_days, pause_error
-from alerts.render import cut
 from channels.email import commands as C
 from channels.email import mime, threads
 from channels.email.threads import Inbound
 from locales import gettext_for
-from store.alert_models import Delivery, DeliveryKind, DeliveryStatus
+from store.alert_models import Delivery, DeliveryKind
 from store.tender_models import TenderRow
 
 _TENDER_COMMANDS = {C.INTERESTED: Intent.INTERESTED, C.NOT_FOR_US: Intent.NOT_FOR_US,
@@ -74,15 +70,6 @@ def _support(inbound: Inbound, tender_id: int | None, text: str) -> list[Message
     return [note(_("Your message has been passed on to an advisor, who will answer you soon."))]
 
 
-def _attach_text(session: Session, member_id: int, tender_id: int, text: str) -> int:
-    """The help request just queued for this tender carries the member's question."""
-    key = f"{DeliveryKind.HELP_REQUEST}:%:{tender_id}:from{member_id}:%"
-    return session.execute(
-        update(Delivery).where(Delivery.idempotency_key.like(key),
-                               Delivery.status == DeliveryStatus.PENDING)
-        .values(payload={"requester": member_id, "text": cut(text, TEXT_CAP)})).rowcount or 0
-
-
 def act_on_tender(inbound: Inbound, tender_id: int) -> list[Message]:
     command = inbound.command
     intent = _TENDER_COMMANDS[command.name]
@@ -91,7 +78,7 @@ def act_on_tender(inbound: Inbound, tender_id: int) -> list[Message]:
                            inbound.now, inbound.tz, inbound.lang)
     if intent == Intent.HELP and command.rest and not reply.refused:
         if reply.changed:
-            _attach_text(inbound.session, inbound.member.id, tender_id, command.rest)
+            attach_help_text(inbound.session, inbound.member.id, tender_id, command.rest)
         else:  # help was asked before: this question is a new request
             enqueue_help_request(inbound.session, inbound.member,
                                  inbound.session.get(TenderRow, tender_id), inbound.now,

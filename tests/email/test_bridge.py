@@ -11,13 +11,16 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
+import bot.flows  # noqa: F401 - every flow plugged in, as in the LMTP server
 from alerts.outbox import enqueue_for_match
 from alerts.preferences import is_stopped
 from channels.email import keys
 from channels.email.keys import Purpose, Thread
 from store.alert_models import Delivery, DeliveryKind, Interest
+from store.consortia_models import SupportRequest
 from store.mail_models import InboundMail, MailRejection
 from store.models import AlertPreference, Member
+from support.requests import SUPPORT_REQUEST
 from tests.email.conftest import DOMAIN, NOW, SECRET, Harness, reply_address, text_of
 from tests.workers.factory import ALWAYS, make_match, make_member, make_tender
 
@@ -116,11 +119,12 @@ async def test_each_tender_command(engine, sink, config, reply, expected):
     answer = sink.to(MARIE)[-1]
     assert answer["Auto-Submitted"] == "auto-replied"
     assert answer["In-Reply-To"].endswith("@asso.test>")
-    if reply == "AIDE":
+    if reply == "AIDE":  # a support request, to the advisor by email
         with Session(engine) as session:
-            request = session.execute(select(Delivery).where(
-                Delivery.kind == DeliveryKind.HELP_REQUEST)).scalar_one()
-            assert request.channel == "email" and request.tender_id == tender_id
+            request = session.execute(select(SupportRequest)).scalar_one()
+            delivery = session.execute(select(Delivery).where(
+                Delivery.kind == SUPPORT_REQUEST)).scalar_one()
+            assert request.tender_id == tender_id and delivery.channel == "email"
 
 
 async def test_undo_and_show_and_help_with_a_question(engine, sink, config):
@@ -135,9 +139,8 @@ async def test_undo_and_show_and_help_with_a_question(engine, sink, config):
         assert "Entretien des espaces verts 1" in text_of(sink.to(MARIE)[-1])
         await bridge.send(address, "AIDE comment remplir le DUME ?\r\n\r\nMarie")
     with Session(engine) as session:
-        request = session.execute(select(Delivery).where(
-            Delivery.kind == DeliveryKind.HELP_REQUEST)).scalar_one()
-        assert request.payload["text"] == "comment remplir le DUME ?"
+        request = session.execute(select(SupportRequest)).scalar_one()
+        assert request.text == "comment remplir le DUME ?"
     async with Harness(engine, config, sink) as bridge:
         await bridge.deliver()  # the advisor's email
     advisor = sink.to("conseil@centrale.test")[-1]
