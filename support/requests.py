@@ -40,16 +40,17 @@ S = SupportStatus
 
 
 def open_request(session: Session, member: Member, tender: TenderRow | None, text: str | None,
-                 now: datetime) -> SupportRequest:
+                 now: datetime) -> tuple[SupportRequest, int]:
+    """The request, and how many deliveries to advisors were queued."""
     text = cut(text.strip(), TEXT_CAP) if text and text.strip() else None
     row = SupportRequest(member_id=member.id, tender_id=tender.id if tender else None, text=text,
                          created_at=now)
     session.add(row)
     session.flush()
     team = [advisor.id for advisor in advisors(session) if advisor.id != member.id]
-    enqueue_to_members(session, team, SUPPORT_REQUEST, {"request": row.id, "thread":
-                       ThreadKind.SUPPORT, "id": row.id}, now, version=f"s{row.id}")
-    return row
+    queued = enqueue_to_members(session, team, SUPPORT_REQUEST, {
+        "request": row.id, "thread": ThreadKind.SUPPORT, "id": row.id}, now, version=f"s{row.id}")
+    return row, queued
 
 
 def _news(session: Session, member_ids, row: SupportRequest, event: str, now: datetime) -> None:
@@ -161,8 +162,7 @@ def ask(session: Session, member: Member, request: Request, now: datetime, tz: Z
 
 def _help(session: Session, member: Member, tender: TenderRow | None, now: datetime,
           text: str | None) -> int:
-    open_request(session, member, tender, text, now)
-    return 1
+    return open_request(session, member, tender, text, now)[1]
 
 
 def _attach(session: Session, member_id: int, tender_id: int, text: str) -> int:

@@ -12,11 +12,13 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
+import bot.flows  # noqa: F401 - every flow plugged in, as in `centrale deliver`
 from alerts.advisors import enqueue_help_request
 from store import members
-from store.alert_models import Delivery, DeliveryKind
+from store.alert_models import Delivery
 from store.db import session_scope
 from store.models import Member
+from support.requests import SUPPORT_REQUEST
 from tests.workers.factory import make_member, make_tender
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,6 +54,6 @@ def test_deliver_sends_telegram_and_says_what_waits_for_email(engine, cli, bot_a
     with Session(engine) as session:
         rows = session.execute(select(Delivery.channel, Delivery.status, Member.email).join(
             Member, Member.id == Delivery.member_id).where(
-            Delivery.kind == DeliveryKind.HELP_REQUEST).order_by(Delivery.channel)).all()
+            Delivery.kind == SUPPORT_REQUEST).order_by(Delivery.channel)).all()
     assert rows == [("email", "pending", "conseil@centrale.example"),
                     ("telegram", "sent", None)]
