@@ -1,8 +1,8 @@
 """Partner suggestions for a groupement (issue 12, point 2): pure, typed, no I/O.
 
-WIP (helper h-partners, stopped at the deadline): `suggest` and its brute-force twin
-`suggest_brute` share `_score`; the index (matching/partner_index.py), the DB loader
-(consortia/suggestions.py), the benchmark and the tests are not written yet.
+Not yet wired: `suggest` is its brute-force twin `suggest_brute` for now (no index by CPV
+division and département yet), and no flow calls it (the partner search of issue 12 is to come,
+with its DB loader and benchmarks/partners.py).
 
 Rules, in order:
 1. Never: the requester itself, a structure not open to consortia ("no" in consortium_roles),
@@ -121,10 +121,12 @@ def _score(need: Need, p: PartnerProfile) -> tuple[int, tuple[Reason, ...]] | No
     if "capacity" in need.lacks and p.capacity and (req.capacity or 0) < p.capacity:
         score += CAPACITY_POINTS
         reasons.append(Reason("capacity"))
-    if (req.family in SERVICE_FAMILIES and p.family in STAFFING_FAMILIES) or (
-            req.family in STAFFING_FAMILIES and p.family in SERVICE_FAMILIES):
+    if req.family in SERVICE_FAMILIES and p.family in STAFFING_FAMILIES:
         score += PAIR_POINTS
-        reasons.append(Reason("pair", (p.family or "", req.family or "")))
+        reasons.append(Reason("staffs", (p.family or "", req.family or "")))
+    elif req.family in STAFFING_FAMILIES and p.family in SERVICE_FAMILIES:
+        score += PAIR_POINTS
+        reasons.append(Reason("staffed", (p.family or "", req.family or "")))
     if p.experience:
         score += EXPERIENCE_POINTS
         reasons.append(Reason("experience"))
@@ -168,9 +170,12 @@ def reason_text(reason: Reason, lang: str) -> str:
             name=dept.name if dept else v[0], code=v[0])
     if reason.code == "capacity":
         return _("adds capacity")
-    if reason.code == "pair":
+    if reason.code == "staffs":
         return _("{kind}: can staff your {yours}").format(
             kind=_FAMILY_SHORT.get(v[0], v[0]), yours=_FAMILY_SHORT.get(v[1], v[1]))
+    if reason.code == "staffed":
+        return _("{kind}: provides the service your staff can work in").format(
+            kind=_FAMILY_SHORT.get(v[0], v[0]))
     if reason.code == "experience":
         return _("won public contracts")
     return reason.code
