@@ -612,3 +612,16 @@ async def test_alert_with_hostile_text_is_accepted(centrale, fake_server, engine
     alert = (await user.wait(count=1)).last
     assert "<script>" in alert.text  # shown as typed, never as markup
     assert len(alert.text) <= 4096
+
+
+async def test_support_commands_through_telegram(centrale, fake_server, engine):
+    user = centrale.user(language_code="fr")
+    member(engine, user, lang="fr")
+    replies = await user.send("/demandes")  # not an advisor
+    assert "conseill" in replies.text and not _support_requests(engine)
+    replies = await user.send("/accompagnement")
+    assert "/accompagnement" in replies.text and not _support_requests(engine)
+    replies = await user.send("/accompagnement Comment répondre à un marché <alloti> ?")
+    assert "transmise aux conseillers" in replies.text
+    assert [r.text for r in _support_requests(engine)] == [
+        "Comment répondre à un marché <alloti> ?"]
