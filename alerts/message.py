@@ -55,6 +55,22 @@ class Intent(StrEnum):
     SUPPORT_TAKE = "support_take"  # "Je prends"; target: the request
     SUPPORT_CLOSE = "support_close"  # target: the request
     SUPPORT_LIST = "support_list"  # /demandes
+    # partner searches, proposals and groupements (consortia/); targets as noted
+    SEARCH_ROLE = "search_role"  # target: the search; arg: the role wanted for the partner
+    SEARCH_LOT = "search_lot"  # target: the search; arg: a lot's position (toggles it)
+    SEARCH_LACK = "search_lack"  # target: the search; arg: trade | lot | area | capacity
+    SEARCH_CONSENT = "search_consent"  # target: the search; arg: yes | no (withdraw)
+    SEARCH_SUGGEST = "search_suggest"  # target: the search: the suggested partners
+    PROPOSE = "propose"  # target: the search; arg: the candidate structure's id
+    PROPOSAL_ACCEPT = "proposal_accept"  # target: the proposal
+    PROPOSAL_REFUSE = "proposal_refuse"  # target: the proposal; arg: a reason, or none yet
+    GROUPEMENTS = "groupements"  # /groupements: the member's groupements and proposals
+    GROUPEMENT_STATUS = "gr_status"  # target: the groupement; arg: a GroupementStatus
+    GROUPEMENT_LEAVE = "gr_leave"  # target: the groupement
+    GROUPEMENT_JOIN = "gr_join"  # advisors; target: the groupement
+    GROUPEMENT_SHARE = "gr_share"  # target: the groupement; arg: a contact field (toggles it)
+    GROUPEMENT_POST = "gr_post"  # /groupe TEXT; target: the groupement, or none (the only one)
+    FOLLOWUP_ANSWER = "followup"  # target: the follow-up; arg: bid_yes | bid_no | won | lost…
 
 
 TENDER_INTENTS = frozenset({Intent.INTERESTED, Intent.NOT_FOR_US, Intent.UNDO, Intent.PARTNERS,
