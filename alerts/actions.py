@@ -128,7 +128,7 @@ def may_see(session: Session, member: Member, tender_id: int) -> bool:
         MatchRow.tender_id == tender_id, MatchRow.structure_id == member.structure_id))).scalar())
 
 
-def _is_open(tender: TenderRow, now: datetime) -> bool:
+def is_open(tender: TenderRow, now: datetime) -> bool:
     return tender.status not in TenderStatus.FINAL and (
         tender.deadline is None or tender.deadline > now)
 
@@ -139,7 +139,7 @@ def _tender_request(session: Session, member: Member, request: Request, now: dat
     tender = session.get(TenderRow, request.target) if request.target is not None else None
     if tender is None or not may_see(session, member, tender.id):
         return Reply(lang, note=gone_text(lang), refused=True)
-    if not _is_open(tender, now):
+    if not is_open(tender, now):
         return Reply(lang, note=_("This tender is closed: there is nothing more to do on it."),
                      choice=choice_of(session, member.id, tender.id), refused=True)
     if request.intent == Intent.OPEN:

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -283,10 +283,23 @@ def enqueue_updates(session: Session, tenders: Sequence[TenderRow], now: datetim
     return insert_deliveries(session, rows)
 
 
+# Later flows end what they hold on a cancelled or expired tender (consortia: groupements,
+# proposals) each time cancellations are looked for: (session, now, tender_ids or None).
+CancelHook = Callable[[Session, datetime, list[int] | None], None]
+_ON_CANCELLED: list[CancelHook] = []
+
+
+def register_on_cancelled(hook: CancelHook) -> None:
+    _ON_CANCELLED.append(hook)
+
+
 def enqueue_cancellations(session: Session, now: datetime, tz: ZoneInfo,
                           tender_ids: Iterable[int] | None = None) -> int:
     """A cancellation to each member who marked interest in a cancelled tender and was not
     told yet. Cheap: it starts from the (few) interests. Returns rows inserted."""
+    tender_ids = list(tender_ids) if tender_ids is not None else None
+    for hook in _ON_CANCELLED:
+        hook(session, now, tender_ids)
     told = exists().where(and_(D.c.member_id == Interest.member_id,
                                D.c.tender_id == Interest.tender_id,
                                D.c.kind == K.CANCELLATION))

@@ -103,6 +103,14 @@ def set_language(session: Session, telegram_user_id: int, language: str) -> None
         session.add(member)
 
 
+def remember_telegram(session: Session, member: Member, username: str | None,
+                      full_name: str | None) -> None:
+    """The Telegram username and name a member may share in a groupement (consortia.contacts)."""
+    member.telegram_username = (username or "")[:32] or None
+    member.contact_name = member.contact_name or ((full_name or "").strip()[:100] or None)
+    session.add(member)
+
+
 def export_member(session: Session, member: Member) -> dict[str, Any]:
     """Every piece of personal data stored about a member, as one JSON-ready document."""
     def row(obj) -> dict[str, Any]:

@@ -72,6 +72,11 @@ class Member(SQLModel, table=True):
     consent_data_at: datetime | None = None
     consent_email_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    # Contact details a member may share with its groupement's members, field by field
+    # (consortia.contacts): never shown to anyone else.
+    contact_name: str | None = Field(default=None, max_length=100)
+    phone: str | None = Field(default=None, max_length=20)
+    telegram_username: str | None = Field(default=None, max_length=32)
 
 
 class AlertPreference(SQLModel, table=True):

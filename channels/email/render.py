@@ -28,7 +28,8 @@ from locales import gettext_for, normalise_language
 _COMMAND_OF = {Intent.INTERESTED: C.INTERESTED, Intent.NOT_FOR_US: C.NOT_FOR_US,
                Intent.PARTNERS: C.PARTNERS, Intent.HELP: C.HELP, Intent.UNDO: C.UNDO,
                Intent.OPEN: C.OPEN, Intent.PAUSE: C.PAUSE, Intent.RESUME: C.RESUME,
-               Intent.STOP: C.STOP}
+               Intent.STOP: C.STOP, Intent.PROPOSAL_ACCEPT: C.ACCEPT,
+               Intent.PROPOSAL_REFUSE: C.DECLINE}
 # What a digest's numbers can be used with, in this order.
 _DIGEST_COMMANDS = (C.INTERESTED, C.NOT_FOR_US, C.PARTNERS, C.HELP, C.OPEN)
 TELEGRAM_ONLY_LINES = ("Tap a number to see the tender and answer it.",)

@@ -297,7 +297,7 @@ async def test_partners_and_help_say_what_happens_next(centrale, fake_server, en
     tid, alert = await alerted(centrale, fake_server, engine, tmp_path, user,
                                now=at(TUESDAY, 10), deadline=at(day(12), 12))
     replies = await user.tap("Find partners", message=alert)
-    assert "We will soon suggest structures" in replies.text
+    assert "Which role do you propose to your partners?" in replies.text  # consortia.search
     assert "✅ Find partners" in current(user, alert).labels()
 
     # Advisors are listed in CENTRALE_ADVISORS and seeded at start (bot.app.seed_advisors).
@@ -349,7 +349,7 @@ async def test_forged_stale_and_garbage_callbacks_change_nothing(centrale, fake_
         assert replies.answer is not None and not list(replies)  # answered, nothing shown
     # The owner's own stale button from an older keyboard layout still works.
     replies = await owner.press(f"a|p|{tid}", message=alert)
-    assert "We will soon suggest structures" in replies.text
+    assert "Which role do you propose to your partners?" in replies.text  # consortia.search
     with Session(engine) as session:
         rows = session.execute(select(Interest.member_id, Interest.signal)).all()
         owner_id = session.execute(select(Member.id).where(

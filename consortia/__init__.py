@@ -1,0 +1,1 @@
+"""Groupements: partner searches, proposals with mutual consent, groupements and their threads, the follow-up after a tender's deadline."""

@@ -1,0 +1,46 @@
+"""Groupements by email: a proposal's email is its own thread ("p", the proposal id) read back
+as ACCEPTER, REFUSER [raison] (or 1 / 2, as the email numbers them); a groupement's news
+belongs to the groupement's thread, where a reply is a post to the others (channels.email.
+thread_replies).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from alerts.message import Intent, Message, Request, note
+from channels.email import commands as C
+from channels.email import thread_replies, threads
+from channels.email.keys import Thread
+from channels.email.replies import general_reply
+from channels.email.threads import Inbound
+from consortia import proposals
+from consortia.groupements import GROUPEMENT_NEWS
+from store.alert_models import Delivery
+
+PROPOSAL = "p"
+
+
+def _proposal_thread(deliveries: Sequence[Delivery]) -> Thread:
+    return Thread(PROPOSAL, int((deliveries[0].payload or {}).get("proposal") or 0))
+
+
+def proposal_reply(inbound: Inbound) -> list[Message]:
+    command = inbound.command
+    name = command.name if command is not None else None
+    if name == C.CHOICE and command.number in (1, 2):
+        name = C.ACCEPT if command.number == 1 else C.DECLINE
+    if name not in (C.ACCEPT, C.DECLINE):
+        return list(general_reply(inbound))
+    request = Request(Intent.PROPOSAL_ACCEPT if name == C.ACCEPT else Intent.PROPOSAL_REFUSE,
+                      inbound.thread.id, None if name == C.ACCEPT else "none")
+    args = (inbound.session, inbound.member, request, inbound.now, inbound.tz, inbound.lang)
+    reason = (command.rest or "").strip()
+    reply = proposals.refuse(*args, text=reason) if name == C.DECLINE and reason else (
+        proposals.accept(*args) if name == C.ACCEPT else proposals.refuse(*args))
+    return ([note(reply.note)] if reply.note else []) + list(reply.messages)
+
+
+threads.register_delivery(proposals.PARTNER_PROPOSAL, _proposal_thread)
+threads.register_thread(PROPOSAL, proposal_reply)
+thread_replies.register_delivery_kind(GROUPEMENT_NEWS)
