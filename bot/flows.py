@@ -10,6 +10,7 @@ import announcements.actions  # noqa: F401 - events and advisors' buttons from a
 import channels.email.choices  # noqa: F401 - numbered choices by email
 import channels.email.thread_replies  # noqa: F401 - thread posts by email
 import consortia.email_replies  # noqa: F401 - ACCEPTER / REFUSER by email, groupement threads
+import consortia.followup  # noqa: F401 - did you answer, did you win
 import consortia.lifecycle  # noqa: F401 - cancelled and expired tenders end their groupements
 import consortia.listing  # noqa: F401 - /groupements
 import consortia.search  # noqa: F401 - partner searches, proposals, groupements

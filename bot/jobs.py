@@ -155,6 +155,13 @@ def enqueue_reminders_now(engine: Engine, now: datetime, tz: ZoneInfo) -> int:
     return count
 
 
+def follow_ups_now(engine: Engine, now: datetime, tz: ZoneInfo) -> int:
+    from consortia.followup import enqueue_follow_ups
+
+    with session_scope(engine) as session:
+        return enqueue_follow_ups(session, now, tz)
+
+
 def announcements_now(engine: Engine, now: datetime, tz: ZoneInfo) -> dict:
     from announcements.events import enqueue_event_reminders
     from announcements.sending import release_due
@@ -194,6 +201,9 @@ async def reminders_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     count = await asyncio.to_thread(enqueue_reminders_now, data["engine"], datetime.now(UTC),
                                     data["settings"].timezone)
     log.info("reminders queued: %s", count)
+    asked = await asyncio.to_thread(follow_ups_now, data["engine"], datetime.now(UTC),
+                                    data["settings"].timezone)
+    log.info("follow-ups queued: %s", asked)
 
 
 async def announcements_job(context: ContextTypes.DEFAULT_TYPE) -> None:
