@@ -1,8 +1,8 @@
 """Partner suggestions for a groupement (issue 12, point 2): pure, typed, no I/O.
 
-Not yet wired: `suggest` is its brute-force twin `suggest_brute` for now (no index by CPV
-division and département yet), and no flow calls it (the partner search of issue 12 is to come,
-with its DB loader and benchmarks/partners.py).
+`suggest_brute` scores every candidate; matching.partner_index narrows them first by the same
+two rules and gives the same list (tests/test_partners.py checks it; benchmarks/partners.py
+measures it). consortia.profiles loads the profiles and the need from the database.
 
 Rules, in order:
 1. Never: the requester itself, a structure not open to consortia ("no" in consortium_roles),
@@ -77,23 +77,28 @@ class Suggestion:
     reasons: tuple[Reason, ...]
 
 
-def _prefixes(codes: Iterable[str]) -> set[str]:
+def prefixes_of(codes: Iterable[str]) -> set[str]:
     return {cpv_prefix(c) for c in (normalise_cpv(r) for r in codes) if c}
+
+
+def need_prefixes(need: Need) -> set[str]:
+    """The CPV prefixes of the tender and its lots: a candidate must relate to one of them."""
+    return prefixes_of(need.cpv_codes) | prefixes_of(c for _, _, codes in need.lots
+                                                     for c in codes)
 
 
 def _related(a: set[str], b: set[str]) -> bool:
     return any(x.startswith(y) or y.startswith(x) for x in a for y in b)
 
 
-def _score(need: Need, p: PartnerProfile) -> tuple[int, tuple[Reason, ...]] | None:
+def candidate_score(need: Need, p: PartnerProfile) -> tuple[int, tuple[Reason, ...]] | None:
     req = need.requester
     if p.structure_id == req.structure_id or "no" in p.consortium_roles:
         return None
     if p.structure_id in need.declined or p.structure_id in need.asked:
         return None
-    mine = _prefixes(p.cpv_codes)
-    if not _related(mine, _prefixes(need.cpv_codes) | _prefixes(
-            c for _, _, codes in need.lots for c in codes)):
+    mine = prefixes_of(p.cpv_codes)
+    if not _related(mine, need_prefixes(need)):
         return None
     if need.departements and not p.all_france and not set(need.departements) & set(p.departements):
         return None
@@ -105,12 +110,12 @@ def _score(need: Need, p: PartnerProfile) -> tuple[int, tuple[Reason, ...]] | No
         score += SEARCHING_POINTS
         reasons.append(Reason("searching"))
     for number, title, codes in need.lots:
-        if (not need.lots_wanted or number not in need.lots_wanted) and _related(mine, _prefixes(codes)):
+        if (not need.lots_wanted or number not in need.lots_wanted) and _related(mine, prefixes_of(codes)):
             if "lot" in need.lacks:
                 score += LOT_POINTS
             reasons.append(Reason("lot", (number, title)))
             break
-    if "trade" in need.lacks and not _related(mine, _prefixes(req.cpv_codes)):
+    if "trade" in need.lacks and not _related(mine, prefixes_of(req.cpv_codes)):
         score += TRADE_POINTS
         reasons.append(Reason("trade"))
     others = [d for d in need.departements if d in p.departements and d not in req.departements]
@@ -137,7 +142,7 @@ def _score(need: Need, p: PartnerProfile) -> tuple[int, tuple[Reason, ...]] | No
 def suggest_brute(need: Need, candidates: Iterable[PartnerProfile], limit: int = 5) -> list[Suggestion]:
     out = []
     for p in candidates:
-        got = _score(need, p)
+        got = candidate_score(need, p)
         if got is not None:
             out.append(Suggestion(p, got[0], got[1]))
     out.sort(key=lambda s: (-s.score, s.profile.structure_id))
@@ -145,8 +150,11 @@ def suggest_brute(need: Need, candidates: Iterable[PartnerProfile], limit: int =
 
 
 def suggest(need: Need, candidates: Iterable[PartnerProfile], limit: int = 5) -> list[Suggestion]:
-    # TODO: index by CPV division and département (matching/partner_index.py) for the benchmark.
-    return suggest_brute(need, candidates, limit)
+    """The same ranking through matching.partner_index (built for this call: keep a
+    PartnerIndex to ask many times over the same profiles)."""
+    from matching.partner_index import PartnerIndex
+
+    return PartnerIndex(candidates).suggest(need, limit)
 
 
 _FAMILY_SHORT = {"siae_ei": "EI", "siae_aci": "ACI", "siae_ai": "AI", "siae_etti": "ETTI",
