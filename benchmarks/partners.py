@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> dict:
         answers.append(index.suggest(need))
         timings.append((time.perf_counter() - started) * 1000)
     brute_timings, identical = [], True
-    for need, answer in list(zip(needs, answers))[:args.brute]:
+    for need, answer in list(zip(needs, answers, strict=True))[:args.brute]:
         started = time.perf_counter()
         expected = suggest_brute(need, profiles)
         brute_timings.append((time.perf_counter() - started) * 1000)
