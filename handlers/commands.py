@@ -25,6 +25,8 @@ COMMANDS = (
     ("pause", N_("Pause the alerts (7 days, or /pause 14)")),
     ("reprendre", N_("Resume the alerts")),
     ("stop", N_("Stop the alerts (/reprendre starts them again)")),
+    ("groupements", N_("Your groupements, proposals and partner searches")),
+    ("accompagnement", N_("Ask the advisors for support (/accompagnement your question)")),
     ("aide", N_("Help and commands")),
     ("langue", N_("Français / English")),
     ("mesdonnees", N_("All the data stored about you")),
