@@ -25,6 +25,7 @@ from alerts.compose import Loader, NothingToSend, register_builder
 from alerts.message import Action, Intent, Message, Request, block, line
 from alerts.outbox import enqueue_to_members
 from alerts.render import cut
+from channels.email import thread_replies
 from locales import gettext_for
 from store.alert_models import Delivery
 from store.consortia_models import SupportRequest, SupportStatus, ThreadKind
@@ -229,8 +230,16 @@ def _answered(session: Session, request_id: int, author_id: int, now: datetime) 
 
 
 relay.register_thread(ThreadKind.SUPPORT, _resolver, on_post=_answered)
-relay.register_reply_kind(SUPPORT_NEWS, lambda payload: (ThreadKind.SUPPORT, int(payload["id"]))
-                          if payload.get("id") else None)
+def _thread_of(payload: dict) -> tuple[str, int] | None:
+    return (ThreadKind.SUPPORT, int(payload["id"])) if payload.get("id") else None
+
+
+# A reply to the request itself (the advisor who took it) or to its news is a post in the
+# thread; by email the news belong to the request's thread (the request's own email keeps its
+# numbered choices: Je prends, Clore).
+relay.register_reply_kind(SUPPORT_NEWS, _thread_of)
+relay.register_reply_kind(SUPPORT_REQUEST, _thread_of)
+thread_replies.register_delivery_kind(SUPPORT_NEWS)
 actions.register_flow((Intent.SUPPORT_TAKE, Intent.SUPPORT_CLOSE, Intent.SUPPORT_LIST,
                        Intent.SUPPORT_ASK), _guard_intent)
 register_help_flow(HelpFlow(_help, _attach))  # the alert's button, AIDE by email, free text
