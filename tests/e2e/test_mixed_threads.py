@@ -22,14 +22,7 @@ from store.db import session_scope
 from store.models import Member
 from tests.consortia_world import make_world
 from tests.e2e.test_alerts import PARIS, deliver
-from tests.email.conftest import (  # noqa: F401 - fixtures
-    SECRET,
-    Harness,
-    config,
-    reply_address,
-    sink,
-    text_of,
-)
+from tests.email.conftest import SECRET, Harness, reply_address, text_of
 
 WORKER_AT = datetime(2027, 3, 10, 10, 0, tzinfo=UTC)  # a Wednesday, before the deadline
 ETTI = "contact@interim43.test"
