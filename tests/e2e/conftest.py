@@ -19,9 +19,6 @@ import pytest
 import pytest_asyncio
 
 from benchmarks.echo_bot import build_echo_application
-
-# The email bridge's outbound sink and config, for the tests that mix Telegram and email.
-from tests.email.conftest import config, sink  # noqa: F401, E402
 from tests.fakebot.client import BotRunner, RunningBot
 from tests.fakebot.server import FakeBotServer
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 import pytest_asyncio
 from sqlalchemy import select
 from sqlmodel import Session
@@ -22,10 +23,28 @@ from store.db import session_scope
 from store.models import Member
 from tests.consortia_world import make_world
 from tests.e2e.test_alerts import PARIS, deliver
-from tests.email.conftest import SECRET, Harness, reply_address, text_of
+from tests.email.conftest import (
+    SECRET,
+    Harness,
+    mail_config,
+    reply_address,
+    running_sink,
+    text_of,
+)
 
 WORKER_AT = datetime(2027, 3, 10, 10, 0, tzinfo=UTC)  # a Wednesday, before the deadline
 ETTI = "contact@interim43.test"
+
+
+@pytest.fixture
+def sink():
+    with running_sink() as holder:
+        yield holder
+
+
+@pytest.fixture
+def config(sink):
+    return mail_config(sink)
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -8,6 +8,7 @@ import email
 import email.policy
 import socket
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -74,20 +75,32 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def sink():
+@contextmanager
+def running_sink():
     holder = Sink("127.0.0.1", free_port())
     controller = Controller(_SinkHandler(holder), hostname="127.0.0.1", port=holder.port)
     controller.start()
-    yield holder
-    controller.stop()
+    try:
+        yield holder
+    finally:
+        controller.stop()
+
+
+def mail_config(sink: Sink) -> MailConfig:
+    return MailConfig(mail_from=FROM, domain=DOMAIN, secret=SECRET,
+                      smtp=SmtpServer(sink.host, sink.port), public_url="https://centrale.test",
+                      rate_per_minute=60_000)
+
+
+@pytest.fixture
+def sink():
+    with running_sink() as holder:
+        yield holder
 
 
 @pytest.fixture
 def config(sink) -> MailConfig:
-    return MailConfig(mail_from=FROM, domain=DOMAIN, secret=SECRET,
-                      smtp=SmtpServer(sink.host, sink.port), public_url="https://centrale.test",
-                      rate_per_minute=60_000)
+    return mail_config(sink)
 
 
 async def lmtp_send(host: str, port: int, mail_from: str, recipients: list[str],
