@@ -12,6 +12,7 @@ through the outbox to the members present, as a thread's message: a reply to it 
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -190,13 +191,22 @@ def _mine(session: Session, member: Member, request: Request, lang: str
     return groupement, row
 
 
+def _on_mine(action):
+    """The action runs only on a groupement the member takes part in, still active."""
+    @functools.wraps(action)
+    def run(session: Session, member: Member, request: Request, now: datetime, tz: ZoneInfo,
+            lang: str) -> Reply:
+        found = _mine(session, member, request, lang)
+        return found if isinstance(found, Reply) else action(
+            session, member, request, now, tz, lang, *found)
+    return run
+
+
+@_on_mine
 def set_status(session: Session, member: Member, request: Request, now: datetime,
-               tz: ZoneInfo, lang: str) -> Reply:
+               tz: ZoneInfo, lang: str, groupement: Groupement,
+               row: GroupementMember) -> Reply:
     _ = gettext_for(lang)
-    found = _mine(session, member, request, lang)
-    if isinstance(found, Reply):
-        return found
-    groupement, row = found
     if row.role != PartnerRole.LEAD:
         return Reply(lang, note=_("Only the lead changes the groupement's status."),
                      refused=True)
@@ -218,13 +228,11 @@ def set_status(session: Session, member: Member, request: Request, now: datetime
                  screen=groupement_message(session, groupement, member, lang))
 
 
+@_on_mine
 def leave(session: Session, member: Member, request: Request, now: datetime, tz: ZoneInfo,
-          lang: str) -> Reply:
+          lang: str, groupement: Groupement,
+          row: GroupementMember) -> Reply:
     _ = gettext_for(lang)
-    found = _mine(session, member, request, lang)
-    if isinstance(found, Reply):
-        return found
-    groupement, row = found
     row.left_at, row.shared = now, {}
     session.add(row)
     session.flush()
@@ -272,13 +280,11 @@ def join(session: Session, member: Member, request: Request, now: datetime, tz: 
                  messages=(groupement_message(session, groupement, member, lang),))
 
 
+@_on_mine
 def share(session: Session, member: Member, request: Request, now: datetime, tz: ZoneInfo,
-          lang: str) -> Reply:
+          lang: str, groupement: Groupement,
+          row: GroupementMember) -> Reply:
     _ = gettext_for(lang)
-    found = _mine(session, member, request, lang)
-    if isinstance(found, Reply):
-        return found
-    groupement, row = found
     if row.role == ADVISOR:
         return Reply(lang, note=_("This button is no longer valid."), refused=True)
     if request.arg is None:

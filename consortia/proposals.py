@@ -14,6 +14,7 @@ groupement (created by the first one), in the same transaction.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -120,21 +121,32 @@ def _search_reply(session: Session, member: Member, request: Request, now: datet
     return search, tender
 
 
+def _guarded(check):
+    """The action runs on what `check` found (a search and its tender, a proposal), or the
+    Reply saying why not."""
+    def decorate(action):
+        @functools.wraps(action)
+        def run(session: Session, member: Member, request: Request, now: datetime,
+                tz: ZoneInfo, lang: str) -> Reply:
+            found = check(session, member, request, now, lang)
+            if isinstance(found, Reply):
+                return found
+            found = found if isinstance(found, tuple) else (found,)
+            return action(session, member, request, now, tz, lang, *found)
+        return run
+    return decorate
+
+
+@_guarded(_search_reply)
 def show(session: Session, member: Member, request: Request, now: datetime, tz: ZoneInfo,
-         lang: str) -> Reply:
-    found = _search_reply(session, member, request, now, lang)
-    if isinstance(found, Reply):
-        return found
-    return Reply(lang, messages=(suggestions_message(session, *found, lang),))
+         lang: str, search: PartnerSearch, tender: TenderRow) -> Reply:
+    return Reply(lang, messages=(suggestions_message(session, search, tender, lang),))
 
 
+@_guarded(_search_reply)
 def propose(session: Session, member: Member, request: Request, now: datetime, tz: ZoneInfo,
-            lang: str) -> Reply:
+            lang: str, search: PartnerSearch, tender: TenderRow) -> Reply:
     _ = gettext_for(lang)
-    found = _search_reply(session, member, request, now, lang)
-    if isinstance(found, Reply):
-        return found
-    search, tender = found
     structure_id = int(request.arg) if (request.arg or "").isdigit() else None
     if structure_id is None or structure_id not in {
             s.profile.structure_id for s in suggestions(session, search, CHECKED)}:
@@ -220,12 +232,10 @@ def _addressed(session: Session, member: Member, request: Request, now: datetime
     return proposal
 
 
+@_guarded(_addressed)
 def accept(session: Session, member: Member, request: Request, now: datetime, tz: ZoneInfo,
-           lang: str) -> Reply:
+           lang: str, proposal: Proposal) -> Reply:
     _ = gettext_for(lang)
-    proposal = _addressed(session, member, request, now, lang)
-    if isinstance(proposal, Reply):
-        return proposal
     won = session.execute(update(Proposal).where(
         Proposal.id == proposal.id, Proposal.status == P.PENDING).values(
         status=P.ACCEPTED, answered_at=now)).rowcount == 1
