@@ -115,7 +115,7 @@ def start_attempt(session: Session, ids: Sequence[int], *, claim_id: str,
     """Record, before the HTTP request, that an attempt starts. False (and nothing changed)
     when the claim was lost for any of the rows: then the message must not be sent."""
     changed = session.execute(
-        update(D).where(D.c.id.in_(ids), D.c.claimed_by == claim_id,
+        update(D).where(_ids(ids), D.c.claimed_by == claim_id,
                         D.c.status == S.SENDING, D.c.attempt_started_at.is_(None))
         .values(attempt_started_at=now, attempts=D.c.attempts + 1)
     ).rowcount
@@ -125,9 +125,15 @@ def start_attempt(session: Session, ids: Sequence[int], *, claim_id: str,
     return True
 
 
+def _ids(ids: Sequence[int]):
+    # One message is mostly one row: "id = ?" is cached as is, an IN list is expanded each time.
+    return D.c.id == ids[0] if len(ids) == 1 else D.c.id.in_(ids)
+
+
 def _mine(ids: Sequence[int], claim_id: str, *statuses: str):
-    return and_(D.c.id.in_(ids), D.c.claimed_by == claim_id,
-                D.c.status.in_(statuses or (S.SENDING,)))
+    statuses = statuses or (S.SENDING,)
+    return and_(_ids(ids), D.c.claimed_by == claim_id,
+                D.c.status == statuses[0] if len(statuses) == 1 else D.c.status.in_(statuses))
 
 
 def finish_sent(session: Session, deliveries: Sequence[Delivery], *, claim_id: str,
