@@ -29,7 +29,7 @@ from alerts.outbox import enqueue_to_members
 from alerts.render import cut, format_deadline
 from consortia import groupements
 from consortia.profiles import asked_structures, contact_member, profile_of, suggestions
-from consortia.search import role_label, search_of
+from consortia.search import LACKS, lack_label, role_label, search_of
 from conversations.choices import FAMILIES
 from locales import gettext_for
 from matching.partners import PartnerProfile, reason_text
@@ -189,6 +189,12 @@ def proposal_message(session: Session, proposal: Proposal, lang: str, now: datet
         role=role_label(proposal.role, lang))))
     if proposal.lots:
         lines.append(line(_("Lots: {lots}").format(lots=", ".join(proposal.lots))))
+    search = session.get(PartnerSearch, proposal.search_id)
+    lacks = [lack_label(code, lang) for code in (search.lacks if search else ()) if code in LACKS]
+    if lacks:
+        lines.append(line(_("What it lacks: {lacks}").format(lacks=", ".join(lacks))))
+    if search is not None and search.lack_text:
+        lines.append(line(_("In its words: {text}").format(text=search.lack_text)))
     status = {P.ACCEPTED: _("You accepted this proposal."),
               P.REFUSED: _("You declined this proposal."),
               P.EXPIRED: _("This proposal expired with the tender's deadline."),

@@ -32,6 +32,7 @@ from store.tender_models import LotRow, TenderRow
 LACKS = ("trade", "lot", "area", "capacity")
 LOTS_SHOWN = 8  # lot buttons on one screen; a search on more lots covers the whole tender
 TITLE_CAP = 90
+LACK_TEXT_CAP = 300
 
 
 def lack_label(code: str, lang: str) -> str:
@@ -93,7 +94,10 @@ def screen(session: Session, search: PartnerSearch, tender: TenderRow, lang: str
                 number=cut(lot.number, 10)), target=search.id, arg=str(position),
                 selected=lot.number in (search.lots or ())) for position, lot in enumerate(lots)],
                 4)
-        lines.append(line(_("What do you lack? (several choices possible)")))
+        lines.append(line(_("What do you lack? (several choices possible; to say it in your "
+                            "own words, write /manque followed by your text)")))
+        if search.lack_text:
+            lines.append(line(_("Your note: {text}").format(text=search.lack_text)))
         rows += grid([Action(Intent.SEARCH_LACK, lack_label(code, lang), target=search.id,
                              arg=code, selected=code in (search.lacks or ())) for code in LACKS],
                      2)
@@ -124,9 +128,35 @@ def _toggle(values: list[str] | None, value: str) -> list[str]:
     return [v for v in values if v != value] if value in values else values + [value]
 
 
+def note_lack(session: Session, member: Member, request: Request, now: datetime,
+              lang: str) -> Reply:
+    """/manque TEXT: what the member lacks, in its own words, on its latest open search; the
+    candidates read it with the proposal. "/manque -" removes it."""
+    _ = gettext_for(lang)
+    search = session.execute(select(PartnerSearch).where(
+        PartnerSearch.member_id == member.id, PartnerSearch.status != S.CLOSED)
+        .order_by(PartnerSearch.updated_at.desc(), PartnerSearch.id.desc())).scalars().first()
+    if search is None:
+        return Reply(lang, note=_("You have no partner search open: tap “Find partners” under "
+                                  "an alert first."), refused=True)
+    text = (request.arg or "").strip()
+    if not text:
+        return Reply(lang, note=_("Write what you lack after the command, for example: /manque "
+                                  "a roofer for lot 2. /manque - removes your note."))
+    text = "" if text == "-" else text
+    search.lack_text, search.updated_at = (cut(text, LACK_TEXT_CAP) or None), now
+    session.add(search)
+    tender = session.get(TenderRow, search.tender_id)
+    return Reply(lang, note=_("Noted: the partners you propose will read it.") if text else
+                 _("Your note was removed."), changed=True,
+                 messages=(screen(session, search, tender, lang),))
+
+
 def handle(session: Session, member: Member, request: Request, now: datetime, tz: ZoneInfo,
            lang: str) -> Reply:
     _ = gettext_for(lang)
+    if request.intent == Intent.SEARCH_LACK and request.target is None:
+        return note_lack(session, member, request, now, lang)
     search = search_of(session, member, request.target)
     tender = session.get(TenderRow, search.tender_id) if search is not None else None
     if search is None or tender is None:

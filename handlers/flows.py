@@ -68,6 +68,11 @@ async def groupe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await command(update, context, Request(Intent.GROUPEMENT_POST, arg=text), actions.handle)
 
 
+async def lack_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    text = " ".join(context.args or [])[:MAX_TEXT]
+    await command(update, context, Request(Intent.SEARCH_LACK, arg=text), actions.handle)
+
+
 async def phone_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user_id, number = update.effective_user.id, " ".join(context.args or [])[:40]
 
@@ -107,4 +112,6 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler(["groupe", "group"], final(groupe_command)),
                             group=-1)
     application.add_handler(CommandHandler(["telephone", "phone"], final(phone_command)),
+                            group=-1)
+    application.add_handler(CommandHandler(["manque", "lacking"], final(lack_command)),
                             group=-1)

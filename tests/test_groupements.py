@@ -298,3 +298,20 @@ def test_interest_and_search_make_others_rank_first(engine, world):
         assert session.execute(select(Interest).where(
             Interest.member_id == world["roofer"])).first() is not None
     assert ThreadKind.GROUPEMENT == "groupement"
+
+
+def test_what_is_lacking_in_the_members_own_words(engine, world):
+    assert ask(engine, world["requester"], Intent.SEARCH_LACK, arg="un couvreur").refused
+    sid = start_search(engine, world)
+    usage = ask(engine, world["requester"], Intent.SEARCH_LACK, arg="")
+    assert not usage.changed and "/manque" in usage.note
+    noted = ask(engine, world["requester"], Intent.SEARCH_LACK, arg="un couvreur <b>pour le lot 2")
+    assert noted.changed and "un couvreur <b>pour le lot 2" in noted.messages[0].text()
+    consent(engine, world, sid)
+    ask(engine, world["requester"], Intent.PROPOSE, sid, str(structure_of(engine, world["etti"])))
+    [text] = delivered(engine, world["etti"], PARTNER_PROPOSAL)
+    assert "Ce qui lui manque : Un métier" in text
+    assert "Avec ses mots : un couvreur <b>pour le lot 2" in text
+    assert ask(engine, world["requester"], Intent.SEARCH_LACK, arg="-").changed
+    with session_scope(engine) as session:
+        assert session.get(PartnerSearch, sid).lack_text is None
