@@ -8,15 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from alerts import actions
 from alerts.message import Intent, Message, Request, note
 from channels.email import commands as C
 from channels.email import thread_replies, threads
 from channels.email.keys import Thread
+from channels.email.render import choices_of
 from channels.email.replies import general_reply
 from channels.email.threads import Inbound
 from consortia import proposals
-from consortia.groupements import GROUPEMENT_NEWS
+from consortia.groupements import GROUPEMENT_NEWS, groupement_message
+from locales import gettext_for
 from store.alert_models import Delivery
+from store.consortia_models import Groupement, ThreadKind
 
 PROPOSAL = "p"
 
@@ -41,6 +45,30 @@ def proposal_reply(inbound: Inbound) -> list[Message]:
     return ([note(reply.note)] if reply.note else []) + list(reply.messages)
 
 
+def groupement_command(inbound: Inbound) -> list[Message] | None:
+    """A reply "2" in a groupement's thread: its second choice as the groupement reads now
+    (the lead's status, leave); anything else is a message to the others (None)."""
+    command = inbound.command
+    if command is None or command.name != C.CHOICE or command.number is None:
+        return None
+    _ = gettext_for(inbound.lang)
+    groupement = inbound.session.get(Groupement, inbound.thread.id)
+    if groupement is None:
+        return [note(_("This email's choices are no longer available."))]
+    choices = choices_of(groupement_message(inbound.session, groupement, inbound.member,
+                                            inbound.lang))
+    if not 1 <= command.number <= len(choices):
+        return [note(_("This email has no choice {number}: reply with a number from 1 to "
+                       "{count}.").format(number=command.number, count=len(choices)))]
+    reply = actions.handle(inbound.session, inbound.member.id,
+                           choices[command.number - 1].request, inbound.now, inbound.tz,
+                           inbound.lang)
+    answer = [note(reply.note)] if reply.note else []
+    return answer + ([reply.screen] if reply.screen is not None else []) + list(reply.messages)
+
+
 threads.register_delivery(proposals.PARTNER_PROPOSAL, _proposal_thread)
 threads.register_thread(PROPOSAL, proposal_reply)
 thread_replies.register_delivery_kind(GROUPEMENT_NEWS)
+thread_replies.register_commands(ThreadKind.GROUPEMENT, groupement_command)
+threads.number_choices(thread_replies.LETTERS[ThreadKind.GROUPEMENT])

@@ -159,7 +159,8 @@ class EmailChannel:
                                    Thread("u", 0), today)
         body = render_body(list(messages), lang, note=note, subject=subject,
                            unsubscribe_url=mime.unsubscribe_url(self.config, unsubscribe_key),
-                           numbered=thread.kind == threads.CHOICES and in_reply_to is None)
+                           numbered=(thread.kind == threads.CHOICES
+                                     or thread.kind in threads.NUMBERED) and in_reply_to is None)
         return mime.build(self.config, member_id=member.id, recipient=member.email,
                           thread=thread, body=body, today=today, now=now, msg_id=msg_id,
                           in_reply_to=in_reply_to, answer=in_reply_to is not None,

@@ -61,6 +61,15 @@ _INBOUND: dict[str, InboundHandler] = {}
 _OUTBOUND: dict[str, ThreadOf] = {}
 
 
+NUMBERED: set[str] = set()  # thread kinds whose emails number their choices too
+
+
+def number_choices(kind: str) -> None:
+    """Emails of threads of `kind` list their actions as numbered choices; the thread's handler
+    reads a reply "2" back (a groupement's status, leave)."""
+    NUMBERED.add(kind)
+
+
 def register_thread(kind: str, handler: InboundHandler) -> None:
     """Replies in threads of `kind` (one ASCII letter not taken) go to `handler`."""
     if len(kind) != 1 or not kind.isascii():

@@ -1,0 +1,66 @@
+"""A groupement by email: its news arrive in the groupement's email thread with the member's
+actions as numbered choices; the lead replies "1" and the status changes; anything else is a
+message to the others."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+import bot.flows  # noqa: F401 - every flow plugged in
+from alerts import actions, relay
+from alerts.message import Intent, Request
+from store.alert_models import Delivery
+from store.consortia_models import Groupement, PartnerSearch, Proposal
+from store.db import session_scope
+from store.models import Member
+from tests.consortia_world import make_world
+from tests.email.conftest import Harness, reply_address, text_of
+
+PARIS = ZoneInfo("Europe/Paris")
+AT = datetime(2027, 3, 10, 10, 0, tzinfo=UTC)
+LEAD = "lead@jardins.test"
+
+
+def handle(engine, member_id, intent, target=None, arg=None):
+    with session_scope(engine) as session:
+        reply = actions.handle(session, member_id, Request(intent, target, arg), AT, PARIS)
+    assert not reply.refused, reply.note
+    return reply
+
+
+async def test_the_lead_changes_the_status_by_replying_a_number(engine, sink, config):
+    world = make_world(engine, emails={"requester": LEAD})
+    handle(engine, world["requester"], Intent.PARTNERS, world["tender"])
+    with Session(engine) as session:
+        search = session.execute(select(PartnerSearch.id)).scalar_one()
+        structure = session.get(Member, world["etti"]).structure_id
+    handle(engine, world["requester"], Intent.SEARCH_ROLE, search, "cocontractor")
+    handle(engine, world["requester"], Intent.SEARCH_CONSENT, search, "yes")
+    handle(engine, world["requester"], Intent.PROPOSE, search, str(structure))
+    with Session(engine) as session:
+        proposal = session.execute(select(Proposal.id)).scalar_one()
+    handle(engine, world["etti"], Intent.PROPOSAL_ACCEPT, proposal)
+    with Session(engine) as session:  # only the email side is under test here
+        session.execute(Delivery.__table__.update().where(Delivery.channel == "telegram")
+                        .values(status="sent"))
+        session.commit()
+    async with Harness(engine, config, sink, now=lambda: AT) as bridge:
+        await bridge.deliver()
+        news = sink.to(LEAD)[-1]
+        text = text_of(news)
+        assert "Intérim Solidaire 43 a accepté et rejoint" in text
+        assert "1" in text and "Équipe complète" in text and "Quitter" in text
+        await bridge.send(reply_address(news), "1", sender=LEAD)
+        with Session(engine) as session:
+            assert session.execute(select(Groupement.status)).scalar_one() == "formed"
+        await bridge.send(reply_address(news), "9", sender=LEAD)
+        assert "pas de choix 9" in text_of(sink.to(LEAD)[-1])
+        await bridge.send(reply_address(news), "Rendez-vous lundi à 9 h.", sender=LEAD)
+    with Session(engine) as session:
+        posts = session.execute(select(Delivery).where(
+            Delivery.kind == relay.THREAD_POST, Delivery.member_id == world["etti"])).all()
+    assert len(posts) == 1
