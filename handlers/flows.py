@@ -60,7 +60,12 @@ async def _remember_names(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def groupements_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await command(update, context, Request(Intent.GROUPEMENTS), actions.handle)
+    """/groupements: the list; /groupements N: look for partners on tender N (one the member
+    received: alerts.actions checks it)."""
+    first = (context.args or [""])[0]
+    request = Request(Intent.PARTNERS, int(first)) if first.isdigit() and len(first) < 10 \
+        else Request(Intent.GROUPEMENTS)
+    await command(update, context, request, actions.handle)
 
 
 async def groupe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -131,3 +131,13 @@ async def test_a_groupement_from_search_to_shared_contacts(centrale, fake_server
 
 def replies_last_with(user, label: str):
     return next(m for m in reversed(user.messages) if label in m.labels())
+
+
+async def test_groupements_with_a_tender_number_starts_a_search(centrale, engine):
+    user, stranger = centrale.user(language_code="fr"), centrale.user(language_code="fr")
+    world = make_world(engine, telegram={"requester": user.user_id, "far": stranger.user_id},
+                       telegram_base=5000)
+    replies = await user.send(f"/groupements {world['tender']}")
+    assert "Quel rôle proposez-vous" in replies.text
+    replies = await user.send("/groupements 99999")  # a tender never received
+    assert "plus disponible" in replies.text
