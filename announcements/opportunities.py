@@ -109,6 +109,13 @@ def edit(session: Session, tender: TenderRow, posting: Posting, now: datetime,
         session.add(opportunity)
     session.flush()
     session.refresh(tender)
+    # The store keeps a stored field that a republished notice leaves empty (bulletins omit what
+    # did not change); an advisor's edit is the whole opportunity, so an emptied field is emptied.
+    tender.estimated_value = posting.estimated_value
+    tender.url = safe_url(posting.documents_url) or ""
+    tender.cpv_codes = list(posting.cpv_codes)
+    session.add(tender)
+    session.flush()
     _match(session, now, tz)
     return tender
 

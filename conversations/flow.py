@@ -166,9 +166,9 @@ class Flow:
         _ = gettext_for(lang)
         question = self.by_key[key]
         value = answers.get(key)
-        if value is None:
+        if value is None and (question.optional or question.summary is None):
             return _("skipped")
-        if question.summary:
+        if question.summary:  # it reads None too: "unknown", "no documents"
             return question.summary(value, lang)
         labels = {c.value: (_(c.label) if c.translate else c.label)
                   for c in self.options(question, answers, lang)}

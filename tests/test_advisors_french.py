@@ -74,3 +74,13 @@ def test_annonces_in_french(engine):
             shown = render(listing(session, "fr", PARIS, now))
     fr.check((shown.html, shown.keyboard), allow=("Réunion des adhérents", "Bulletin", "Lyon"))
     assert "Envoyées 0" in fr.plain(shown.html)
+
+
+def test_opportunity_summary_unknown_value_and_no_documents_in_french():
+    # An answered "Unknown" / "No documents" is not a skipped question: the summary says so.
+    answers = {**ANSWERS, "value": None, "documents": None}
+    rows = dict((key, shown) for key, _label, shown in Flow(opportunity.QUESTIONS).summary(
+        answers, "fr"))
+    assert rows["value"] == "inconnu" and rows["documents"] == "aucun"
+    english = dict((k, v) for k, _l, v in Flow(opportunity.QUESTIONS).summary(answers, "en"))
+    assert english["value"] == "unknown" and english["documents"] == "none"

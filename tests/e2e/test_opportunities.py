@@ -74,12 +74,20 @@ async def test_opportunity_alerted_edited_and_cancelled(centrale, fake_server, e
     await boss.tap(f"Edit #{tender.id}")
     await boss.tap("Deadline")
     await boss.send(f"{_day(27)} 12h00")
+    # …and the estimated value, set, is cleared ("Unknown"): the store's "an empty field keeps
+    # the stored one" is for bulletins, not for an advisor's edit.
+    await boss.tap("Estimated value")
+    replies = await boss.tap("Unknown")
+    assert "Estimated value: unknown" in replies.text
     replies = await boss.tap("Publish")
     assert "updated" in replies.text
+    with Session(engine) as session:
+        assert session.get(TenderRow, tender.id).estimated_value is None
     assert len(deliveries(engine, DeliveryKind.UPDATE)) == 1
     await deliver_due(centrale, fake_server, engine)
     update = (await fits.wait(count=1)).last
     assert "Entretien des espaces verts de la clinique" in update.text and "<s>" in update.html
+    assert "<b>Estimated value</b>: <s>€15,000</s> → <b>none</b>" in update.html
 
     # Cancelled: the interested member is told.
     await boss.send("/opportunites")
