@@ -26,7 +26,7 @@ from announcements.sending import create
 from channels import telegram as channel
 from channels.telegram import short
 from conversations.announcement import QUESTIONS, draft_of
-from conversations.driver import DIAGNOSTIC, SUMMARY, SUMMARY_EDIT, DiagnosticDriver
+from conversations.driver import DIAGNOSTIC, SUMMARY, DiagnosticDriver
 from conversations.flow import Flow
 from conversations.questions import Answers
 from handlers import diagnostic
@@ -118,25 +118,13 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> object:
 
 
 async def on_preview(update: Update, context: ContextTypes.DEFAULT_TYPE) -> object:
-    query = update.callback_query
-    await query.answer()
     lang = lang_of(update, context)
     _ = gettext_for(lang)
+    state = await diagnostic.composer_summary(update, context, SPEC,
+                                              _("Cancelled: nothing was sent."))
+    if state is not None:
+        return state
     answers, _mode = diagnostic._state(context, SPEC)
-    parts = query.data.split("|")
-    if parts[1] == "edit" and len(parts) > 2 and parts[2] in FLOW.by_key:
-        context.user_data[SPEC.mode_key] = SUMMARY_EDIT
-        return await diagnostic._send(update, context, _driver(context, update).edit(
-            parts[2], answers, lang), replace=False, spec=SPEC)
-    if parts[1] != "send":
-        await diagnostic._close_keyboard(query)
-        await say(update, _("Cancelled: nothing was sent."))
-        return diagnostic._next(context, None, SPEC)
-    missing = FLOW.next_missing(answers)
-    if missing:
-        return await diagnostic._send(update, context, _driver(context, update).show(
-            missing, answers, lang), replace=False, spec=SPEC)
-    await diagnostic._close_keyboard(query)
     user_id, tz, moment = update.effective_user.id, timezone(context), now()
 
     def work(session):

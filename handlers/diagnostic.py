@@ -86,6 +86,7 @@ class FlowSpec:
     mode_key: str = "mode"
     state_key: str = "state"
     show_summary: ShowSummary | None = None  # None: the diagnostic's summary
+    extra_keys: tuple[str, ...] = ()  # other user_data keys that end with the conversation
 
 
 DIAGNOSTIC_SPEC = FlowSpec(FLOW, _diagnostic_driver)
@@ -151,11 +152,38 @@ async def _close_keyboard(query) -> None:
 
 def _next(context, state: str | None, spec: FlowSpec = DIAGNOSTIC_SPEC) -> object:
     if state is None:
-        for key in (spec.data_key, spec.mode_key, spec.state_key):
+        for key in (spec.data_key, spec.mode_key, spec.state_key, *spec.extra_keys):
             context.user_data.pop(key, None)
         return END
     context.user_data[spec.state_key] = state
     return state
+
+
+async def composer_summary(update: Update, context: ContextTypes.DEFAULT_TYPE, spec: FlowSpec,
+                           cancelled: str) -> object | None:
+    """A composer's summary buttons: "<x>|edit|<key>" asks that question again, "<x>|send" goes
+    on, anything else cancels (saying `cancelled`). The next state, or None when the advisor
+    chose to go on and every answer is there: the caller then sends or publishes."""
+    query = update.callback_query
+    await query.answer()
+    lang = lang_of(update, context)
+    answers, _mode = _state(context, spec)
+    driver = spec.make_driver(context, update)
+    parts = query.data.split("|")
+    if parts[1] == "edit" and len(parts) > 2 and parts[2] in spec.flow.by_key:
+        context.user_data[spec.mode_key] = SUMMARY_EDIT
+        return await _send(update, context, driver.edit(parts[2], answers, lang), replace=False,
+                           spec=spec)
+    if parts[1] != "send":
+        await _close_keyboard(query)
+        await say(update, cancelled)
+        return _next(context, None, spec)
+    missing = spec.flow.next_missing(answers)
+    if missing:
+        return await _send(update, context, driver.show(missing, answers, lang), replace=False,
+                           spec=spec)
+    await _close_keyboard(query)
+    return None
 
 
 # --- entry points --------------------------------------------------------------------------------

@@ -58,7 +58,7 @@ async def show_summary(update: Update, context: ContextTypes.DEFAULT_TYPE, query
 
 SPEC = diagnostic.FlowSpec(FLOW, _driver, prefix="oq", data_key="opportunity",
                            mode_key="opportunity_mode", state_key="opportunity_state",
-                           show_summary=show_summary)
+                           show_summary=show_summary, extra_keys=(EDITING,))
 
 
 async def _member(update: Update, context: ContextTypes.DEFAULT_TYPE):
@@ -108,26 +108,13 @@ async def start_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> obje
 
 
 async def on_summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> object:
-    query = update.callback_query
-    await query.answer()
     lang = lang_of(update, context)
     _ = gettext_for(lang)
+    state = await diagnostic.composer_summary(update, context, SPEC,
+                                              _("Cancelled: nothing was published."))
+    if state is not None:
+        return state
     answers, _mode = diagnostic._state(context, SPEC)
-    parts = query.data.split("|")
-    if parts[1] == "edit" and len(parts) > 2 and parts[2] in FLOW.by_key:
-        context.user_data[SPEC.mode_key] = SUMMARY_EDIT
-        return await diagnostic._send(update, context, _driver(context, update).edit(
-            parts[2], answers, lang), replace=False, spec=SPEC)
-    if parts[1] != "send":
-        await diagnostic._close_keyboard(query)
-        await say(update, _("Cancelled: nothing was published."))
-        context.user_data.pop(EDITING, None)
-        return diagnostic._next(context, None, SPEC)
-    missing = FLOW.next_missing(answers)
-    if missing:
-        return await diagnostic._send(update, context, _driver(context, update).show(
-            missing, answers, lang), replace=False, spec=SPEC)
-    await diagnostic._close_keyboard(query)
     user_id, tz, moment = update.effective_user.id, timezone(context), now()
     editing = context.user_data.pop(EDITING, None)
 
@@ -159,7 +146,6 @@ async def on_summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> obje
 
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> object:
     _ = gettext_for(lang_of(update, context))
-    context.user_data.pop(EDITING, None)
     await say(update, _("Cancelled: nothing was published."))
     return diagnostic._next(context, None, SPEC)
 

@@ -69,6 +69,17 @@ async def test_opportunity_alerted_edited_and_cancelled(centrale, fake_server, e
     replies = await fits.tap("Interested", message=alert)
     assert "Mme Roux, 04 77 00 00 00" in replies.text
 
+    # An edit abandoned on its summary changes nothing and tells no one.
+    await boss.send("/opportunites")
+    await boss.tap(f"Edit #{tender.id}")
+    await boss.tap("Deadline")
+    await boss.send(f"{_day(30)} 12h00")
+    replies = await boss.tap("❌ Cancel")
+    assert "Cancelled: nothing was published." in replies.text
+    with Session(engine) as session:
+        assert session.get(TenderRow, tender.id).deadline == tender.deadline
+    assert not deliveries(engine, DeliveryKind.UPDATE)
+
     # Edited: a later deadline; the member alerted is told what changed.
     replies = await boss.send("/opportunites")
     await boss.tap(f"Edit #{tender.id}")
