@@ -1,7 +1,8 @@
 """Groupements by email: a proposal's email is its own thread ("p", the proposal id) read back
 as ACCEPTER, REFUSER [raison] (or 1 / 2, as the email numbers them); a groupement's news
 belongs to the groupement's thread, where a reply is a post to the others (channels.email.
-thread_replies).
+thread_replies) unless it is a numbered choice or PARTAGER [field] (the contact details, field by
+field, as the Telegram buttons share them).
 """
 
 from __future__ import annotations
@@ -45,10 +46,31 @@ def proposal_reply(inbound: Inbound) -> list[Message]:
     return ([note(reply.note)] if reply.note else []) + list(reply.messages)
 
 
+def _carry_out(inbound: Inbound, request: Request) -> list[Message]:
+    reply = actions.handle(inbound.session, inbound.member.id, request, inbound.now, inbound.tz,
+                           inbound.lang)
+    answer = [note(reply.note)] if reply.note else []
+    return answer + ([reply.screen] if reply.screen is not None else []) + list(reply.messages)
+
+
+def share_command(inbound: Inbound) -> list[Message] | None:
+    """PARTAGER shows what the member may share, PARTAGER EMAIL shares or stops sharing it
+    (the Telegram buttons' toggle); "Partager le lot 2…" is a sentence, a post (None)."""
+    command = inbound.command
+    rest = (command.rest or "").strip()
+    field = C.field(rest) if rest else None
+    if command.number is not None or (rest and field is None):
+        return None
+    return _carry_out(inbound, Request(Intent.GROUPEMENT_SHARE, inbound.thread.id, field))
+
+
 def groupement_command(inbound: Inbound) -> list[Message] | None:
     """A reply "2" in a groupement's thread: its second choice as the groupement reads now
-    (the lead's status, leave); anything else is a message to the others (None)."""
+    (the lead's status, leave); PARTAGER [field]; anything else is a message to the others
+    (None)."""
     command = inbound.command
+    if command is not None and command.name == C.SHARE:
+        return share_command(inbound)
     if command is None or command.name != C.CHOICE or command.number is None:
         return None
     _ = gettext_for(inbound.lang)
@@ -60,11 +82,7 @@ def groupement_command(inbound: Inbound) -> list[Message] | None:
     if not 1 <= command.number <= len(choices):
         return [note(_("This email has no choice {number}: reply with a number from 1 to "
                        "{count}.").format(number=command.number, count=len(choices)))]
-    reply = actions.handle(inbound.session, inbound.member.id,
-                           choices[command.number - 1].request, inbound.now, inbound.tz,
-                           inbound.lang)
-    answer = [note(reply.note)] if reply.note else []
-    return answer + ([reply.screen] if reply.screen is not None else []) + list(reply.messages)
+    return _carry_out(inbound, choices[command.number - 1].request)
 
 
 threads.register_delivery(proposals.PARTNER_PROPOSAL, _proposal_thread)

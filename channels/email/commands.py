@@ -1,9 +1,11 @@
 """The commands a member types in a reply, French or English, accents and case ignored.
 
     INTERESSE [n] · NON [n] [raison] · PARTENAIRES [n] · AIDE [texte] · VOIR n · ANNULER [n] ·
-    ACCEPTER · REFUSER · STOP · PAUSE [jours] · REPRENDRE · INSCRIPTION
+    ACCEPTER · REFUSER · STOP · PAUSE [jours] · REPRENDRE · INSCRIPTION ·
+    PARTAGER [NOM|EMAIL|TELEPHONE|TELEGRAM] (in a groupement's thread)
 
-(and INTERESTED, NO, PARTNERS, HELP, SHOW, UNDO, ACCEPT, DECLINE, STOP, PAUSE, RESUME, SIGNUP).
+(and INTERESTED, NO, PARTNERS, HELP, SHOW, UNDO, ACCEPT, DECLINE, STOP, PAUSE, RESUME, SIGNUP,
+SHARE [NAME|EMAIL|PHONE|TELEGRAM]).
 `n` is an item of a digest. Only the first non-empty line of the reply is read (quotes and
 signatures stripped before, channels.email.quotes); a leading "/" is allowed, since the
 Telegram texts name /pause, /reprendre. Nothing here is trusted: a command is only a word and a
@@ -21,6 +23,7 @@ INTERESTED, NOT_FOR_US, PARTNERS, HELP, OPEN, UNDO = (
     "interested", "not_for_us", "partners", "help", "open", "undo")
 ACCEPT, DECLINE, STOP, PAUSE, RESUME, SIGNUP = (
     "accept", "decline", "stop", "pause", "resume", "signup")
+SHARE = "share"  # a groupement's contact details, field by field (consortia.email_replies)
 CHOICE = "choice"  # "CHOIX 2" or "2" alone: a numbered choice of the email (channels.email.choices)
 # Words of the onboarding by email (channels.email.onboarding).
 CONFIRM, BACK, SKIP, DONE, RESTART = "confirm", "back", "skip", "done", "restart"
@@ -40,6 +43,7 @@ WORDS: dict[str, str] = {
     "reprendre": RESUME, "reprise": RESUME, "resume": RESUME,
     "inscription": SIGNUP, "signup": SIGNUP,
     "choix": CHOICE, "choice": CHOICE,
+    "partager": SHARE, "share": SHARE,
     "confirmer": CONFIRM, "confirm": CONFIRM, "ok": CONFIRM,
     "retour": BACK, "back": BACK,
     "passer": SKIP, "skip": SKIP,
@@ -52,11 +56,13 @@ SHOWN: dict[str, dict[str, str]] = {
     "fr": {INTERESTED: "INTERESSE", NOT_FOR_US: "NON", PARTNERS: "PARTENAIRES", HELP: "AIDE",
            OPEN: "VOIR", UNDO: "ANNULER", ACCEPT: "ACCEPTER", DECLINE: "REFUSER", STOP: "STOP",
            PAUSE: "PAUSE", RESUME: "REPRENDRE", SIGNUP: "INSCRIPTION", CONFIRM: "CONFIRMER",
-           BACK: "RETOUR", SKIP: "PASSER", DONE: "FINI", RESTART: "RECOMMENCER", CHOICE: "CHOIX"},
+           BACK: "RETOUR", SKIP: "PASSER", DONE: "FINI", RESTART: "RECOMMENCER", CHOICE: "CHOIX",
+           SHARE: "PARTAGER"},
     "en": {INTERESTED: "INTERESTED", NOT_FOR_US: "NO", PARTNERS: "PARTNERS", HELP: "HELP",
            OPEN: "SHOW", UNDO: "UNDO", ACCEPT: "ACCEPT", DECLINE: "DECLINE", STOP: "STOP",
            PAUSE: "PAUSE", RESUME: "RESUME", SIGNUP: "SIGNUP", CONFIRM: "CONFIRM",
-           BACK: "BACK", SKIP: "SKIP", DONE: "DONE", RESTART: "RESTART", CHOICE: "CHOICE"},
+           BACK: "BACK", SKIP: "SKIP", DONE: "DONE", RESTART: "RESTART", CHOICE: "CHOICE",
+           SHARE: "SHARE"},
 }
 
 # "NON 2 loin": the reasons of alerts.render.NOT_FOR_US_REASONS, in words of both languages.
@@ -69,6 +75,18 @@ REASON_WORDS: dict[str, str] = {
 # The reason word shown, by language.
 REASON_SHOWN = {"fr": {"far": "loin", "big": "gros", "trade": "metier", "short": "delai"},
                 "en": {"far": "far", "big": "big", "trade": "trade", "short": "short"}}
+
+# "PARTAGER EMAIL": the fields of consortia.contacts.FIELDS, in words of both languages.
+FIELD_WORDS: dict[str, str] = {
+    "nom": "name", "name": "name", "contact": "name",
+    "email": "email", "e-mail": "email", "mail": "email", "courriel": "email",
+    "telephone": "phone", "tel": "phone", "portable": "phone", "phone": "phone",
+    "mobile": "phone", "telegram": "telegram",
+}
+FIELD_SHOWN = {"fr": {"name": "NOM", "email": "EMAIL", "phone": "TELEPHONE",
+                      "telegram": "TELEGRAM"},
+               "en": {"name": "NAME", "email": "EMAIL", "phone": "PHONE",
+                      "telegram": "TELEGRAM"}}
 
 MAX_LINE = 2000
 _TOKEN = re.compile(r"[\w'’-]+|\S")
@@ -118,6 +136,11 @@ def parse(line: str) -> Command | None:
         number = int(numeric.group(1))
         rest = rest[numeric.end():].strip(" \t:.,;!-–—")
     return Command(name, number, rest)
+
+
+def field(text: str) -> str | None:
+    """The contact field that `text` is, as a whole ("email", "Téléphone"), or None."""
+    return FIELD_WORDS.get(fold((text or "").strip(" \t:.,;!")))
 
 
 def reason(text: str) -> str | None:

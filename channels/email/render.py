@@ -29,7 +29,7 @@ _COMMAND_OF = {Intent.INTERESTED: C.INTERESTED, Intent.NOT_FOR_US: C.NOT_FOR_US,
                Intent.PARTNERS: C.PARTNERS, Intent.HELP: C.HELP, Intent.UNDO: C.UNDO,
                Intent.OPEN: C.OPEN, Intent.PAUSE: C.PAUSE, Intent.RESUME: C.RESUME,
                Intent.STOP: C.STOP, Intent.PROPOSAL_ACCEPT: C.ACCEPT,
-               Intent.PROPOSAL_REFUSE: C.DECLINE}
+               Intent.PROPOSAL_REFUSE: C.DECLINE, Intent.GROUPEMENT_SHARE: C.SHARE}
 # What a digest's numbers can be used with, in this order.
 _DIGEST_COMMANDS = (C.INTERESTED, C.NOT_FOR_US, C.PARTNERS, C.HELP, C.OPEN)
 TELEGRAM_ONLY_LINES = ("Tap a number to see the tender and answer it.",)
@@ -113,6 +113,8 @@ def commands_of(message: Message, lang: str, numbered: bool = False) -> tuple[li
                                                                            action.arg)
             elif action.intent == Intent.PAUSE and action.arg:
                 word += " " + action.arg
+            elif action.intent == Intent.GROUPEMENT_SHARE and action.arg:
+                word += " " + C.FIELD_SHOWN[normalise_language(lang)].get(action.arg, action.arg)
             if word in seen:
                 continue
             seen.add(word)

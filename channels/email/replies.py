@@ -93,13 +93,16 @@ def act_on_tender(inbound: Inbound, tender_id: int) -> list[Message]:
 
 
 def _other(inbound: Inbound) -> list[Message]:
-    """ACCEPTER, REFUSER, INSCRIPTION, a number where they mean nothing."""
+    """ACCEPTER, REFUSER, INSCRIPTION, PARTAGER, a number where they mean nothing."""
     _ = gettext_for(inbound.lang)
     if inbound.command.name == C.CHOICE:
         return [note(_("This email has no numbered choices: reply with one of the words it "
                        "lists."))]
     if inbound.command.name == C.SIGNUP:
         return [note(_("You already have a profile: you receive the tenders that fit it."))]
+    if inbound.command.name == C.SHARE:
+        return [note(_("Contact details are shared within a groupement: reply {word} to one of "
+                       "its emails.").format(word=C.shown(C.SHARE, inbound.lang)))]
     return [note(_("There is nothing to accept or decline in this email."))]
 
 

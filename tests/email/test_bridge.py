@@ -137,6 +137,8 @@ async def test_undo_and_show_and_help_with_a_question(engine, sink, config):
         assert signals(engine, member_id) == []
         await bridge.send(address, "VOIR")
         assert "Entretien des espaces verts 1" in text_of(sink.to(MARIE)[-1])
+        await bridge.send(address, "PARTAGER EMAIL")  # a groupement's word, not an alert's
+        assert "au sein d'un groupement : répondez PARTAGER" in text_of(sink.to(MARIE)[-1])
         await bridge.send(address, "AIDE comment remplir le DUME ?\r\n\r\nMarie")
     with Session(engine) as session:
         request = session.execute(select(SupportRequest)).scalar_one()

@@ -13,8 +13,10 @@ from sqlmodel import Session
 import bot.flows  # noqa: F401 - every flow plugged in
 from alerts import actions, relay
 from alerts.message import Intent, Request
+from channels.email import commands as C
+from consortia.groupements import groupement_message
 from store.alert_models import Delivery
-from store.consortia_models import Groupement, PartnerSearch, Proposal
+from store.consortia_models import Groupement, GroupementMember, PartnerSearch, Proposal
 from store.db import session_scope
 from store.models import Member
 from tests.consortia_world import make_world
@@ -64,3 +66,61 @@ async def test_the_lead_changes_the_status_by_replying_a_number(engine, sink, co
         posts = session.execute(select(Delivery).where(
             Delivery.kind == relay.THREAD_POST, Delivery.member_id == world["etti"])).all()
     assert len(posts) == 1
+
+
+async def test_contact_details_shared_field_by_field_by_email(engine, sink, config):
+    world = make_world(engine, emails={"requester": LEAD})
+    handle(engine, world["requester"], Intent.PARTNERS, world["tender"])
+    with Session(engine) as session:
+        search = session.execute(select(PartnerSearch.id)).scalar_one()
+        structure = session.get(Member, world["etti"]).structure_id
+    handle(engine, world["requester"], Intent.SEARCH_ROLE, search, "cocontractor")
+    handle(engine, world["requester"], Intent.SEARCH_CONSENT, search, "yes")
+    handle(engine, world["requester"], Intent.PROPOSE, search, str(structure))
+    with Session(engine) as session:
+        proposal = session.execute(select(Proposal.id)).scalar_one()
+    handle(engine, world["etti"], Intent.PROPOSAL_ACCEPT, proposal)
+    with Session(engine) as session:
+        session.execute(Delivery.__table__.update().where(Delivery.channel == "telegram")
+                        .values(status="sent"))
+        session.commit()
+        groupement = session.execute(select(Groupement.id)).scalar_one()
+
+    def shared() -> dict:
+        with Session(engine) as session:
+            row = session.execute(select(GroupementMember).where(
+                GroupementMember.member_id == world["requester"])).scalar_one()
+            return dict(row.shared or {})
+
+    async with Harness(engine, config, sink, now=lambda: AT) as bridge:
+        await bridge.deliver()
+        news = sink.to(LEAD)[-1]
+        assert "PARTAGER" in text_of(news)  # a command of its own, not a number
+        address = reply_address(news)
+        await bridge.send(address, "Partager", sender=LEAD)
+        screen = text_of(sink.to(LEAD)[-1])
+        assert "PARTAGER EMAIL" in screen and LEAD in screen and shared() == {}
+        await bridge.send(address, "partager e-mail", sender=LEAD)
+        assert shared() == {"email": LEAD}
+        assert "Partagé avec le groupement" in text_of(sink.to(LEAD)[-1])
+        # The other member reads it in the groupement, as a Telegram button would have shared it.
+        with session_scope(engine) as session:
+            other = session.get(Member, world["etti"])
+            shown = groupement_message(session, session.get(Groupement, groupement), other, "fr")
+        assert LEAD in " ".join(span.text for block in shown.blocks for line in block
+                                for span in line.spans)
+        await bridge.send(address, "PARTAGER EMAIL", sender=LEAD)
+        assert shared() == {}  # a second time stops sharing it
+        # A sentence that starts with the word is a message to the others, not a command.
+        await bridge.send(address, "Partager le lot 2 avec vous ?", sender=LEAD)
+        assert shared() == {}
+    with Session(engine) as session:
+        posts = session.execute(select(Delivery.payload).where(
+            Delivery.kind == relay.THREAD_POST, Delivery.member_id == world["etti"])).all()
+    assert len(posts) == 1
+
+
+def test_share_words():
+    assert C.parse("Partager Téléphone") == C.Command(C.SHARE, None, "Téléphone")
+    assert [C.field(w) for w in ("Téléphone", "e-mail", "NOM", "telegram", "lot 2")] == [
+        "phone", "email", "name", "telegram", None]
