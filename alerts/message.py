@@ -116,6 +116,7 @@ class Span:
 class Line:
     spans: tuple[Span, ...]
     item: bool = False  # a list item (a bullet on Telegram)
+    telegram_only: bool = False  # a hint about Telegram's buttons or commands: email leaves it out
 
     @property
     def text(self) -> str:
@@ -180,8 +181,8 @@ def bold(text: str) -> Span:
     return Span(text, bold=True)
 
 
-def line(*spans: Span | str, item: bool = False) -> Line:
-    return Line(tuple(Span(s) if isinstance(s, str) else s for s in spans), item)
+def line(*spans: Span | str, item: bool = False, telegram_only: bool = False) -> Line:
+    return Line(tuple(Span(s) if isinstance(s, str) else s for s in spans), item, telegram_only)
 
 
 def block(*lines: Line | str) -> Block:

@@ -408,7 +408,8 @@ def _digest(ordered: list[DigestItem], lang: str, now: datetime, tz: ZoneInfo, r
                 "… and {count} others: /alertes to receive fewer, better targeted tenders.",
                 hidden).format(count=hidden)))
         blocks.append(tuple(lines))
-    blocks.append((line(Span(_("Tap a number to see the tender and answer it."), italic=True)),))
+    blocks.append((line(Span(_("Tap a number to see the tender and answer it."), italic=True),
+                        telegram_only=True),))
     buttons = [Action(Intent.OPEN, str(i), int(t.id or 0), item=i)
                for i, (t, *_rest) in enumerate(detailed, 1)]
 

@@ -76,12 +76,14 @@ def shared_lines(rows: list[tuple[GroupementMember, Member | None, str]], viewer
 
 def share_screen(row: GroupementMember, member: Member, lang: str) -> Message:
     _ = gettext_for(lang)
-    lines = [line(_("Choose what the other members of groupement no. {id} may read. Tap again "
-                    "to stop sharing a field.").format(id=row.groupement_id))]
+    lines = [line(_("Choose what the other members of groupement no. {id} may read; choosing a "
+                    "field again stops sharing it.").format(id=row.groupement_id))]
     missing = [field_label(f, lang) for f in FIELDS if value_of(member, f) is None]
     if missing:
-        lines.append(line(_("Not known yet: {fields}. Add a phone number with /telephone "
-                            "followed by the number.").format(fields=", ".join(missing))))
+        lines.append(line(_("Not known yet: {fields}.").format(fields=", ".join(missing))))
+        if value_of(member, "phone") is None:
+            lines.append(line(_("Add a phone number with /telephone followed by the number."),
+                              telegram_only=True))
     buttons = tuple((Action(Intent.GROUPEMENT_SHARE, field_text(f, cut(value_of(member, f), 40),
                                                                 lang),
                             target=row.groupement_id, arg=f,

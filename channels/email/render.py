@@ -32,7 +32,6 @@ _COMMAND_OF = {Intent.INTERESTED: C.INTERESTED, Intent.NOT_FOR_US: C.NOT_FOR_US,
                Intent.PROPOSAL_REFUSE: C.DECLINE, Intent.GROUPEMENT_SHARE: C.SHARE}
 # What a digest's numbers can be used with, in this order.
 _DIGEST_COMMANDS = (C.INTERESTED, C.NOT_FOR_US, C.PARTNERS, C.HELP, C.OPEN)
-TELEGRAM_ONLY_LINES = ("Tap a number to see the tender and answer it.",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,19 +126,17 @@ def commands_of(message: Message, lang: str, numbered: bool = False) -> tuple[li
 
 
 def _blocks(message: Message, lang: str) -> list[list[dict]]:
-    _ = gettext_for(lang)
-    telegram_only = {_(text) for text in TELEGRAM_ONLY_LINES}
     blocks = []
     for block in message.blocks:
         lines = [{"item": line.item, "spans": [_span(s) for s in line.spans]}
-                 for line in block if _keep(line, telegram_only)]
+                 for line in block if _keep(line)]
         if lines:
             blocks.append(lines)
     return blocks
 
 
-def _keep(line: Line, telegram_only: set[str]) -> bool:
-    return bool(line.text.strip()) and line.text.strip() not in telegram_only
+def _keep(line: Line) -> bool:
+    return bool(line.text.strip()) and not line.telegram_only
 
 
 def footer(lang: str) -> list[str]:

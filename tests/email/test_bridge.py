@@ -171,7 +171,7 @@ async def test_digest_items_are_numbered_and_answered_by_number(engine, sink, co
         text = text_of(digest)
         assert "1. Entretien des espaces verts 1" in text
         assert "3. Entretien des espaces verts 3" in text
-        assert "INTERESSE 2" in text and "Tap a number" not in text
+        assert "INTERESSE 2" in text and "Touchez un numéro" not in text  # Telegram's hint
         address = reply_address(digest)
         await bridge.send(address, "interesse 2")
         await bridge.send(address, "NON 3 loin")

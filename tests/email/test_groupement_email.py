@@ -100,6 +100,7 @@ async def test_contact_details_shared_field_by_field_by_email(engine, sink, conf
         await bridge.send(address, "Partager", sender=LEAD)
         screen = text_of(sink.to(LEAD)[-1])
         assert "PARTAGER EMAIL" in screen and LEAD in screen and shared() == {}
+        assert "Pas encore connu : Nom, Téléphone" in screen and "/telephone" not in screen
         await bridge.send(address, "partager e-mail", sender=LEAD)
         assert shared() == {"email": LEAD}
         assert "Partagé avec le groupement" in text_of(sink.to(LEAD)[-1])
