@@ -118,7 +118,7 @@ class Loader:
         return self
 
     def _load_members(self, ids: set[int]) -> None:
-        ids = ids - set(self.members)
+        ids = {i for i in ids if i not in self.members}  # (not `- set(…)`: called per message)
         if not ids:
             return
         session = self.session
@@ -131,7 +131,7 @@ class Loader:
             self.preferences[member_id] = found.get(member_id)
 
     def _load_tenders(self, ids: set[int]) -> None:
-        ids = ids - set(self.tenders)
+        ids = {i for i in ids if i not in self.tenders}
         if not ids:
             return
         session = self.session
