@@ -58,6 +58,7 @@ from store.models import Member
 log = logging.getLogger(__name__)
 S = InboundStatus
 BOT = "bot"
+T = InboundMail.__table__
 COPIED_LOOKBACK = 20  # earlier mails of the thread read for its To/Cc (a reply to all)
 
 
@@ -74,14 +75,15 @@ class Outcome:
     answers: list[mime.Outgoing] = field(default_factory=list)
 
 
-def _insert_ignore(session: Session, table, values: dict, conflict: list[str]) -> int:
+def _insert_ignore(session: Session, table, values: dict, conflict: list[str]) -> list:
+    """The new row's primary key(s), or [] when a row with the same `conflict` was there."""
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     statement = (insert(table).values(values).on_conflict_do_nothing(index_elements=conflict)
                  .returning(*table.primary_key.columns))
-    return len(session.execute(statement).all())  # rowcount is not reliable on every driver
+    return list(session.execute(statement).all())  # rowcount is not reliable on every driver
 
 
 class Bridge:
@@ -121,10 +123,7 @@ class Bridge:
                     "recipient": recipient.strip("<>").lower()[:320], "digest": digest,
                     "message_id": message_id, "raw": raw, "status": S.RECEIVED,
                 }, ["recipient", "digest"])
-                if inserted:
-                    ids.append(session.execute(select(InboundMail.id).where(
-                        InboundMail.recipient == recipient.strip("<>").lower()[:320],
-                        InboundMail.digest == digest)).scalar_one())
+                ids += [key[0] for key in inserted]
         return ids
 
     def waiting(self, limit: int = 500) -> list[int]:
@@ -140,14 +139,22 @@ class Bridge:
         """Process one stored message (see the module docstring); the answers to mail."""
         now = self.now()
         try:
+            # Parsed before the write: reading and parsing need no lock (the row's raw mail
+            # never changes), so the write transaction holds SQLite's one writer lock less long.
+            with Session(self.engine) as session:
+                stored = session.execute(select(T.c.raw, T.c.envelope_from).where(
+                    T.c.id == inbound_id, T.c.status == S.RECEIVED)).first()
+            if stored is None:
+                return []
+            mail = parse(stored.raw, stored.envelope_from)
             with session_scope(self.engine) as session:
-                claimed = session.execute(update(InboundMail).where(
-                    InboundMail.id == inbound_id, InboundMail.status == S.RECEIVED)
-                    .values(status=S.PROCESSED, processed_at=now)).rowcount
+                claimed = session.execute(update(T).where(T.c.id == inbound_id,
+                                                          T.c.status == S.RECEIVED)
+                                          .values(status=S.PROCESSED, processed_at=now)).rowcount
                 if claimed != 1:
                     return []
                 row = session.get(InboundMail, inbound_id)
-                outcome = self._handle(session, row, now)
+                outcome = self._handle(session, row, now, mail)
                 row.status, row.note, row.member_id = outcome.status, outcome.note[:2000], \
                     outcome.member_id
                 session.add(row)
@@ -164,8 +171,8 @@ class Bridge:
                     processed_at=now))
             return []
 
-    def _handle(self, session: Session, row: InboundMail, now: datetime) -> Outcome:
-        mail = parse(row.raw, row.envelope_from)
+    def _handle(self, session: Session, row: InboundMail, now: datetime,
+                mail: Parsed) -> Outcome:
         sender = mail.sender or row.envelope_from.strip("<>").lower()
         if self.config.ours(sender) or self.config.ours(row.envelope_from):
             return Outcome(S.IGNORED, "from our own address: no loop")
