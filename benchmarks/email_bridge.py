@@ -2,8 +2,13 @@
 aiosmtpd sink, then 1,000 replies ("INTERESSE") through the LMTP server, carried out and
 answered. Prints one JSON object:
 
-    {"messages", "seconds", "msgs_per_s", "replies", "replies_seconds", "replies_per_s",
-     "lost", "duplicates"}
+    {"messages", "seconds", "msgs_per_s", "baseline_msgs_per_s", "replies", "replies_seconds",
+     "replies_per_s", "baseline_replies_per_s", "lost", "duplicates"}
+
+The baselines are measured in the same run: `baseline_msgs_per_s`, prebuilt emails sent by
+aiosmtplib alone to the same sink over as many connections (no rendering, no database);
+`baseline_replies_per_s`, the same replies handed by the same client to a bare LMTP server that
+stores nothing.
 
 Target: msgs_per_s >= 500, replies_per_s >= 200, lost = duplicates = 0.
 
@@ -11,7 +16,8 @@ Target: msgs_per_s >= 500, replies_per_s >= 200, lost = duplicates = 0.
                                                 [--database-url URL]
 
 The sink runs in its own process (as the relay would be elsewhere) and writes each Message-ID
-it accepts to a file; the runner (what `centrale deliver` runs for email, its rate set far above
+it accepts to a file; the replies come from another process too (as Postfix would hand them
+over, `CLIENTS` LMTP connections at once); the runner (what `centrale deliver` runs for email, its rate set far above
 the load so that the limiter is not what is measured) and the LMTP server run in this process.
 `seconds` runs from the runner's start to its end; `replies_per_s` from the first reply sent to
 the last one processed and answered. `lost`: alerts not received by the sink plus replies not
@@ -41,6 +47,8 @@ from sqlmodel import Session  # noqa: E402
 
 TZ = ZoneInfo("Europe/Paris")
 DOMAIN = "reply.bench.test"
+CLIENTS = 8  # LMTP connections the MTA opens at once
+POOL = 16  # the email channel's SMTP connections
 
 
 def sink_main(port: int, path: str) -> None:
@@ -128,6 +136,70 @@ async def lmtp_client(port: int, jobs: asyncio.Queue) -> None:
     await client.quit()
 
 
+def client_main(port: int, path: str) -> None:
+    """The MTA's side, in its own process (as Postfix would be): the replies listed in `path`
+    (one JSON [sender, recipient, data] a line) over CLIENTS LMTP connections at once."""
+    jobs: asyncio.Queue = asyncio.Queue()
+    with open(path) as lines:
+        for line in lines:
+            sender, recipient, data = json.loads(line)
+            jobs.put_nowait((sender, recipient, data.encode()))
+
+    async def send_all() -> None:
+        await asyncio.gather(*(lmtp_client(port, jobs) for _ in range(CLIENTS)))
+
+    asyncio.run(send_all())
+
+
+async def smtp_baseline(port: int, count: int, connections: int) -> float:
+    """Messages per second that aiosmtplib alone sends to the sink: `count` prebuilt emails of
+    an alert's size over as many connections as the channel's pool (nothing rendered, no
+    database). The ceiling the email runner is measured against."""
+    import aiosmtplib
+
+    body = ("Entretien des espaces verts — Ville de Lyon\r\n" * 60).encode()
+    jobs: asyncio.Queue = asyncio.Queue()
+    for n in range(count):
+        jobs.put_nowait(b"From: alertes@bench.test\r\nTo: baseline@bench.test\r\n"
+                        b"Message-ID: <b%d@bench.test>\r\nSubject: x\r\n\r\n" % n + body)
+
+    async def one() -> None:
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False, timeout=60)
+        await client.connect()
+        while not jobs.empty():
+            await client.sendmail("alertes@bench.test", ["baseline@bench.test"],
+                                  jobs.get_nowait())
+        await client.quit()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(connections)))
+    return count / (time.perf_counter() - start)
+
+
+async def lmtp_baseline(jobs_file: Path) -> float:
+    """Replies per second that the same client hands to a bare aiosmtpd LMTP server, which
+    accepts each recipient and does nothing: the ceiling the bridge is measured against."""
+    from aiosmtpd.lmtp import LMTP
+
+    class Accept:
+        async def handle_DATA(self, server, session, envelope):
+            return "\r\n".join("250 2.0.0 OK" for _ in envelope.rcpt_tos)
+
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: LMTP(Accept(), decode_data=False),
+                                      host="127.0.0.1", port=0)
+    port = server.sockets[0].getsockname()[1]
+    count = sum(1 for _ in jobs_file.open())
+    start = time.perf_counter()
+    client = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--lmtp-client", str(port), str(jobs_file))
+    assert await client.wait() == 0, "the LMTP client failed"
+    seconds = time.perf_counter() - start
+    server.close()
+    await server.wait_closed()
+    return count / seconds
+
+
 async def run(args) -> dict:
     import conversations.email_onboarding  # noqa: F401 - plugs INSCRIPTION in
     from alerts.runner import DeliveryRunner, WorkerConfig
@@ -152,13 +224,14 @@ async def run(args) -> dict:
     config = MailConfig(mail_from="Centrale <alertes@bench.test>", domain=DOMAIN,
                         secret="benchmark-secret-0123456789", smtp=SmtpServer("127.0.0.1", port),
                         rate_per_minute=10_000_000)
-    channel = EmailChannel(config, engine, pool_size=16)
+    channel = EmailChannel(config, engine, pool_size=POOL)
     try:
         runner = DeliveryRunner(engine, channel, tz=TZ, config=WorkerConfig(poll_s=0.05))
         start = time.perf_counter()
         stats = await runner.run(once=True)
         seconds = time.perf_counter() - start
         runner.close()
+        baseline_out = await smtp_baseline(port, args.messages, POOL)
 
         # Replies: INTERESSE to each alert's reply address, from its member.
         with Session(engine) as session:
@@ -171,22 +244,26 @@ async def run(args) -> dict:
         bridge = Bridge(engine, config, channel, tz=TZ)
         server = LmtpServer(bridge, "127.0.0.1", 0, workers=4)
         await server.start()
-        jobs: asyncio.Queue = asyncio.Queue()
-        for (member_id,) in rows:
-            member = members[member_id]
-            from channels.email.keys import Purpose, Thread, address, make_key
+        jobs_file = workdir / "replies.jsonl"
+        with jobs_file.open("w") as jobs:
+            for (member_id,) in rows:
+                member = members[member_id]
+                from channels.email.keys import Purpose, Thread, address, make_key
 
-            tender = 1
-            key = make_key(config.secret, Purpose.REPLY, member_id, Thread("t", tender),
-                           now.date())
-            recipient = address(Purpose.REPLY, key, DOMAIN)
-            data = (f"From: {member.email}\r\nTo: {recipient}\r\nSubject: Re: alerte\r\n"
-                    f"Message-ID: <r{member_id}@asso.test>\r\n\r\nINTERESSE\r\n\r\nLe 24 nov. "
-                    "2026, Centrale a écrit :\r\n> Entretien des espaces verts\r\n").encode()
-            jobs.put_nowait((member.email, recipient, data))
-        replies = jobs.qsize()
+                tender = 1
+                key = make_key(config.secret, Purpose.REPLY, member_id, Thread("t", tender),
+                               now.date())
+                recipient = address(Purpose.REPLY, key, DOMAIN)
+                data = (f"From: {member.email}\r\nTo: {recipient}\r\nSubject: Re: alerte\r\n"
+                        f"Message-ID: <r{member_id}@asso.test>\r\n\r\nINTERESSE\r\n\r\nLe 24 "
+                        "nov. 2026, Centrale a écrit :\r\n> Entretien des espaces verts\r\n")
+                jobs.write(json.dumps([member.email, recipient, data]) + "\n")
+        replies = len(rows)
+        baseline_in = await lmtp_baseline(jobs_file)
         start = time.perf_counter()
-        await asyncio.gather(*(lmtp_client(server.port, jobs) for _ in range(8)))
+        client = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--lmtp-client", str(server.port), str(jobs_file))
+        assert await client.wait() == 0, "the LMTP client failed"
         await server.drain()
         replies_seconds = time.perf_counter() - start
         await server.stop()
@@ -210,15 +287,20 @@ async def run(args) -> dict:
     dup_replies = sum(max(0, c - 1) for c in carried.values())
     engine.dispose()
     return {"messages": stats.messages, "seconds": round(seconds, 2),
-            "msgs_per_s": round(stats.messages / seconds, 1), "replies": replies,
+            "msgs_per_s": round(stats.messages / seconds, 1),
+            "baseline_msgs_per_s": round(baseline_out, 1), "replies": replies,
             "replies_seconds": round(replies_seconds, 2),
             "replies_per_s": round(replies / replies_seconds, 1),
+            "baseline_replies_per_s": round(baseline_in, 1),
             "lost": lost_alerts + lost_replies, "duplicates": dup_alerts + dup_replies}
 
 
 def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--sink":
         sink_main(int(sys.argv[2]), sys.argv[3])
+        return
+    if len(sys.argv) == 4 and sys.argv[1] == "--lmtp-client":
+        client_main(int(sys.argv[2]), sys.argv[3])
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=5000)

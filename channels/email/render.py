@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -41,13 +42,23 @@ class Body:
     html: str
 
 
+class _Environment(Environment):
+    """The templates read plain dicts (`span.text`): look the key up first, instead of Jinja's
+    attribute lookup that fails, raises and then tries the key — per span of every email."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+
 @cache
 def environment() -> Environment:
-    return Environment(loader=PackageLoader("channels.email", "templates"),
+    return _Environment(loader=PackageLoader("channels.email", "templates"),
                        autoescape=select_autoescape(enabled_extensions=("html.j2",),
                                                     default_for_string=True),
                        trim_blocks=True, lstrip_blocks=True, undefined=StrictUndefined,
-                       keep_trailing_newline=True)
+                       keep_trailing_newline=True, auto_reload=False)
 
 
 def _safe_link(url: str | None) -> str | None:
