@@ -76,3 +76,25 @@ def make_world(engine, *, emails: dict[str, str] | None = None, telegram_base: i
                                         quiet_end=0, quiet_weekends=False))
             ids[key] = advisor.id
     return ids
+
+
+def propose_to_etti(engine, world, handle) -> int:
+    """The requester looks for a co-contractor on the world's tender, consents to be shown and
+    proposes to the ETTI, through `handle(engine, member_id, intent, target, arg)`; returns
+    the proposal's id."""
+    from sqlalchemy import select
+    from sqlmodel import Session
+
+    from alerts.message import Intent
+    from store.consortia_models import PartnerSearch, Proposal
+
+    handle(engine, world["requester"], Intent.PARTNERS, world["tender"])
+    with Session(engine) as session:
+        search = session.execute(select(PartnerSearch.id)).scalar_one()
+        structure = session.get(Member, world["etti"]).structure_id
+    handle(engine, world["requester"], Intent.SEARCH_ROLE, search, "cocontractor")
+    handle(engine, world["requester"], Intent.SEARCH_CONSENT, search, "yes")
+    handle(engine, world["requester"], Intent.PROPOSE, search, str(structure))
+    with Session(engine) as session:
+        return session.execute(select(Proposal.id).where(
+            Proposal.search_id == search)).scalar_one()

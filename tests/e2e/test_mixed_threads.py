@@ -18,10 +18,9 @@ from alerts import actions
 from alerts.message import Intent, Request
 from channels.email import keys
 from channels.email.keys import Purpose, Thread
-from store.consortia_models import PartnerSearch, SupportRequest
+from store.consortia_models import SupportRequest
 from store.db import session_scope
-from store.models import Member
-from tests.consortia_world import make_world
+from tests.consortia_world import make_world, propose_to_etti
 from tests.e2e.test_alerts import PARIS, deliver
 from tests.email.conftest import (
     SECRET,
@@ -72,13 +71,7 @@ async def test_a_groupement_with_one_member_on_telegram_and_one_by_email(central
     requester = centrale.user(language_code="fr")
     world = make_world(engine, emails={"etti": ETTI},
                        telegram={"requester": requester.user_id})
-    handle(engine, world["requester"], Intent.PARTNERS, world["tender"])
-    with Session(engine) as session:
-        search = session.execute(select(PartnerSearch.id)).scalar_one()
-        structure = session.get(Member, world["etti"]).structure_id
-    handle(engine, world["requester"], Intent.SEARCH_ROLE, search, "cocontractor")
-    handle(engine, world["requester"], Intent.SEARCH_CONSENT, search, "yes")
-    handle(engine, world["requester"], Intent.PROPOSE, search, str(structure))
+    propose_to_etti(engine, world, handle)
 
     async with Harness(engine, config, sink, now=lambda: WORKER_AT) as bridge:
         await bridge.deliver()

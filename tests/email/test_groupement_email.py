@@ -16,10 +16,10 @@ from alerts.message import Intent, Request
 from channels.email import commands as C
 from consortia.groupements import groupement_message
 from store.alert_models import Delivery
-from store.consortia_models import Groupement, GroupementMember, PartnerSearch, Proposal
+from store.consortia_models import Groupement, GroupementMember
 from store.db import session_scope
 from store.models import Member
-from tests.consortia_world import make_world
+from tests.consortia_world import make_world, propose_to_etti
 from tests.email.conftest import Harness, reply_address, text_of
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -36,16 +36,7 @@ def handle(engine, member_id, intent, target=None, arg=None):
 
 async def test_the_lead_changes_the_status_by_replying_a_number(engine, sink, config):
     world = make_world(engine, emails={"requester": LEAD})
-    handle(engine, world["requester"], Intent.PARTNERS, world["tender"])
-    with Session(engine) as session:
-        search = session.execute(select(PartnerSearch.id)).scalar_one()
-        structure = session.get(Member, world["etti"]).structure_id
-    handle(engine, world["requester"], Intent.SEARCH_ROLE, search, "cocontractor")
-    handle(engine, world["requester"], Intent.SEARCH_CONSENT, search, "yes")
-    handle(engine, world["requester"], Intent.PROPOSE, search, str(structure))
-    with Session(engine) as session:
-        proposal = session.execute(select(Proposal.id)).scalar_one()
-    handle(engine, world["etti"], Intent.PROPOSAL_ACCEPT, proposal)
+    handle(engine, world["etti"], Intent.PROPOSAL_ACCEPT, propose_to_etti(engine, world, handle))
     with Session(engine) as session:  # only the email side is under test here
         session.execute(Delivery.__table__.update().where(Delivery.channel == "telegram")
                         .values(status="sent"))
@@ -70,16 +61,7 @@ async def test_the_lead_changes_the_status_by_replying_a_number(engine, sink, co
 
 async def test_contact_details_shared_field_by_field_by_email(engine, sink, config):
     world = make_world(engine, emails={"requester": LEAD})
-    handle(engine, world["requester"], Intent.PARTNERS, world["tender"])
-    with Session(engine) as session:
-        search = session.execute(select(PartnerSearch.id)).scalar_one()
-        structure = session.get(Member, world["etti"]).structure_id
-    handle(engine, world["requester"], Intent.SEARCH_ROLE, search, "cocontractor")
-    handle(engine, world["requester"], Intent.SEARCH_CONSENT, search, "yes")
-    handle(engine, world["requester"], Intent.PROPOSE, search, str(structure))
-    with Session(engine) as session:
-        proposal = session.execute(select(Proposal.id)).scalar_one()
-    handle(engine, world["etti"], Intent.PROPOSAL_ACCEPT, proposal)
+    handle(engine, world["etti"], Intent.PROPOSAL_ACCEPT, propose_to_etti(engine, world, handle))
     with Session(engine) as session:
         session.execute(Delivery.__table__.update().where(Delivery.channel == "telegram")
                         .values(status="sent"))
