@@ -3,12 +3,14 @@ aiosmtpd sink, then 1,000 replies ("INTERESSE") through the LMTP server, carried
 answered. Prints one JSON object:
 
     {"messages", "seconds", "msgs_per_s", "baseline_msgs_per_s", "replies", "replies_seconds",
-     "replies_per_s", "baseline_replies_per_s", "lost", "duplicates"}
+     "replies_per_s", "baseline_replies_per_s", "server_cpu_ms_per_reply", "lost",
+     "duplicates"}
 
 The baselines are measured in the same run: `baseline_msgs_per_s`, prebuilt emails sent by
 aiosmtplib alone to the same sink over as many connections (no rendering, no database);
 `baseline_replies_per_s`, the same replies handed by the same client to a bare LMTP server that
-stores nothing.
+stores nothing. `server_cpu_ms_per_reply`: the CPU time this process (LMTP server, bridge,
+answers) spent per reply, all threads — what bounds `replies_per_s` once it nears one core.
 
 Target: msgs_per_s >= 500, replies_per_s >= 200, lost = duplicates = 0.
 
@@ -200,6 +202,14 @@ async def lmtp_baseline(jobs_file: Path) -> float:
     return count / seconds
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process (the LMTP server and its workers), all threads."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 async def run(args) -> dict:
     import conversations.email_onboarding  # noqa: F401 - plugs INSCRIPTION in
     from alerts.runner import DeliveryRunner, WorkerConfig
@@ -260,12 +270,13 @@ async def run(args) -> dict:
                 jobs.write(json.dumps([member.email, recipient, data]) + "\n")
         replies = len(rows)
         baseline_in = await lmtp_baseline(jobs_file)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu_seconds()
         client = await asyncio.create_subprocess_exec(
             sys.executable, __file__, "--lmtp-client", str(server.port), str(jobs_file))
         assert await client.wait() == 0, "the LMTP client failed"
         await server.drain()
         replies_seconds = time.perf_counter() - start
+        replies_cpu = _cpu_seconds() - cpu
         await server.stop()
         with Session(engine) as session:
             interests = session.execute(select(Interest.member_id, func.count()).group_by(
@@ -292,6 +303,7 @@ async def run(args) -> dict:
             "replies_seconds": round(replies_seconds, 2),
             "replies_per_s": round(replies / replies_seconds, 1),
             "baseline_replies_per_s": round(baseline_in, 1),
+            "server_cpu_ms_per_reply": round(1000 * replies_cpu / max(replies, 1), 2),
             "lost": lost_alerts + lost_replies, "duplicates": dup_alerts + dup_replies}
 
 
