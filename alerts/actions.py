@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, or_, select, update
 from sqlmodel import Session
 
 from alerts import preferences as prefs_
@@ -30,12 +30,14 @@ from alerts.message import note as note_message
 from alerts.render import NOT_FOR_US_REASONS, AlertChoice, cut, render_alert
 from locales import gettext_for, normalise_language
 from store.alert_models import Delivery, Interest
+from store.db import insert_ignoring
 from store.models import Member
 from store.tender_models import LotRow, MatchRow, TenderRow, TenderStatus
 
 INTERESTED, NOT_FOR_US, PARTNERS, HELP = "interested", "not_for_us", "partners", "help"
 SIGNALS = (INTERESTED, NOT_FOR_US, PARTNERS, HELP)
 TITLE_CAP = 80
+SIG = Interest.__table__  # the signals are written with Core statements: one statement each
 
 
 @dataclass(frozen=True)
@@ -80,12 +82,10 @@ def language_of(member: Member | None, fallback: str) -> str:
 
 def choice_of(session: Session, member_id: int, tender_id: int,
               picking_reason: bool = False) -> AlertChoice:
-    rows = session.execute(select(Interest).where(
-        Interest.member_id == member_id, Interest.tender_id == tender_id)).scalars().all()
-    by_signal = {row.signal: row for row in rows}
-    refused = by_signal.get(NOT_FOR_US)
-    return AlertChoice(interested=INTERESTED in by_signal, not_for_us=refused is not None,
-                       reason=refused.reason if refused else None,
+    by_signal = dict(session.execute(select(SIG.c.signal, SIG.c.reason).where(
+        SIG.c.member_id == member_id, SIG.c.tender_id == tender_id)).all())
+    return AlertChoice(interested=INTERESTED in by_signal, not_for_us=NOT_FOR_US in by_signal,
+                       reason=by_signal.get(NOT_FOR_US),
                        partners=PARTNERS in by_signal, help=HELP in by_signal,
                        picking_reason=picking_reason)
 
@@ -164,28 +164,23 @@ def alert_for(session: Session, member: Member, tender: TenderRow, now: datetime
 
 
 def _remove(session: Session, member_id: int, tender_id: int, *signals: str) -> int:
-    result = session.execute(delete(Interest).where(
-        Interest.member_id == member_id, Interest.tender_id == tender_id,
-        Interest.signal.in_(signals)))
+    result = session.execute(delete(SIG).where(
+        SIG.c.member_id == member_id, SIG.c.tender_id == tender_id, SIG.c.signal.in_(signals)))
     return result.rowcount or 0
 
 
 def _add(session: Session, member_id: int, tender_id: int, signal: str, now: datetime,
          reason: str | None = None) -> bool:
     """Record a signal (or its new reason); False when it was already recorded as is."""
-    row = session.execute(select(Interest).where(
-        Interest.member_id == member_id, Interest.tender_id == tender_id,
-        Interest.signal == signal)).scalars().first()
-    if row is not None:
-        if row.reason == reason or reason is None:
-            return False
-        row.reason = reason
-        session.add(row)
+    if insert_ignoring(session, SIG, {"member_id": member_id, "tender_id": tender_id,
+                                    "signal": signal, "reason": reason, "created_at": now},
+                       ["member_id", "tender_id", "signal"]):
         return True
-    session.add(Interest(member_id=member_id, tender_id=tender_id, signal=signal,
-                         reason=reason, created_at=now))
-    session.flush()
-    return True
+    if reason is None:
+        return False
+    return session.execute(update(SIG).where(
+        SIG.c.member_id == member_id, SIG.c.tender_id == tender_id, SIG.c.signal == signal,
+        or_(SIG.c.reason.is_(None), SIG.c.reason != reason)).values(reason=reason)).rowcount > 0
 
 
 def _signal(session: Session, member: Member, tender: TenderRow, request: Request,

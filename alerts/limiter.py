@@ -32,10 +32,11 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 
 from store.alert_models import SendSlot
+from store.db import insert_for
 
 T = SendSlot.__table__
 DEFAULT_RATE = 29.0
@@ -82,14 +83,9 @@ class SharedRateLimiter:
     def _create_row(self, connection) -> None:
         exists = connection.execute(select(T.c.key).where(T.c.key == self.key)).first()
         if exists is None:
-            if connection.dialect.name == "postgresql":
-                from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-                connection.execute(pg_insert(T).values(key=self.key, next_at=0.0)
-                                   .on_conflict_do_nothing(index_elements=["key"]))
-            else:
-                connection.execute(insert(T).prefix_with("OR IGNORE")
-                                   .values(key=self.key, next_at=0.0))
+            insert = insert_for(connection.dialect.name)
+            connection.execute(insert(T).values(key=self.key, next_at=0.0)
+                               .on_conflict_do_nothing(index_elements=["key"]))
 
     def push_back(self, until: float) -> None:
         with self.engine.begin() as connection:

@@ -49,6 +49,7 @@ from sqlmodel import Session
 
 from alerts.policy import Schedule, delivery_time, due_time
 from store.alert_models import Delivery, DeliveryKind, DeliveryStatus, Interest
+from store.db import insert_for
 from store.models import AlertPreference, Member
 from store.tender_models import LotRow, MatchRow, TenderRow, TenderStatus
 
@@ -101,11 +102,7 @@ def insert_deliveries(session: Session, rows: Sequence[dict]) -> int:
     idempotency_key, next_attempt_at and created_at."""
     if not rows:
         return 0
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = insert_for(session.get_bind().dialect.name)
     full = [{"status": DeliveryStatus.PENDING, "attempts": 0, "failures": 0, **row}
             for row in rows]
     statement = (insert(D).values(full)

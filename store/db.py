@@ -48,6 +48,25 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
 
 
+def insert_for(dialect: str):
+    """The dialect's INSERT, which has ON CONFLICT DO NOTHING (PostgreSQL's, else SQLite's)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def insert_ignoring(session: Session, table, values: dict, conflict: list[str]) -> list:
+    """Insert one row unless one with the same `conflict` columns is there: the new row's
+    primary key(s), or [] when nothing was inserted (rowcount is not reliable on every
+    driver, RETURNING is)."""
+    insert = insert_for(session.get_bind().dialect.name)
+    statement = (insert(table).values(values).on_conflict_do_nothing(index_elements=conflict)
+                 .returning(*table.primary_key.columns))
+    return list(session.execute(statement).all())
+
+
 def alembic_config(url: str):
     from alembic.config import Config
 

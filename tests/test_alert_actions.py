@@ -99,8 +99,12 @@ def test_interested_then_not_for_us_with_reason_then_undo(engine):
     reason = ask(engine, member_id, Intent.NOT_FOR_US, tender_id, "far")
     assert reason.choice.reason == "far" and not reason.choice.picking_reason
     assert signals(engine, member_id) == {("not_for_us", "far")}
+    assert not ask(engine, member_id, Intent.NOT_FOR_US, tender_id, "far").changed
+    assert ask(engine, member_id, Intent.NOT_FOR_US, tender_id, "big").changed  # a new reason
+    assert signals(engine, member_id) == {("not_for_us", "big")}
+    assert ask(engine, member_id, Intent.NOT_FOR_US, tender_id).choice.reason == "big"  # kept
     forged = ask(engine, member_id, Intent.NOT_FOR_US, tender_id, "<script>")
-    assert forged.refused and signals(engine, member_id) == {("not_for_us", "far")}
+    assert forged.refused and signals(engine, member_id) == {("not_for_us", "big")}
 
     undone = ask(engine, member_id, Intent.UNDO, tender_id)
     assert undone.changed and undone.choice == actions.AlertChoice()

@@ -38,7 +38,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -51,7 +51,7 @@ from channels.email.keys import KeyStatus, Purpose, Thread, read_key, split_addr
 from channels.email.parse import Parsed, parse
 from channels.email.quotes import strip_reply
 from locales import gettext_for, normalise_language
-from store.db import session_scope
+from store.db import insert_ignoring, session_scope
 from store.mail_models import InboundMail, InboundStatus, MailRejection
 from store.models import Member
 
@@ -61,10 +61,28 @@ BOT = "bot"
 T = InboundMail.__table__
 COPIED_LOOKBACK = 20  # earlier mails of the thread read for its To/Cc (a reply to all)
 
+# The three statements of each message, built once (a reply costs milliseconds: building them
+# again for each was a good part of it).
+_STORED = select(T.c.raw, T.c.envelope_from, T.c.recipient).where(
+    T.c.id == bindparam("inbound_id"), T.c.status == S.RECEIVED)
+_CLAIM = update(T).where(T.c.id == bindparam("inbound_id"), T.c.status == S.RECEIVED).values(
+    status=S.PROCESSED, processed_at=bindparam("at"))
+_OUTCOME = update(T).where(T.c.id == bindparam("inbound_id")).values(
+    status=bindparam("status"), note=bindparam("note"), member_id=bindparam("member_id"))
+
 
 # Signing up by email (INSCRIPTION) walks the diagnostic, which lives above the channels
 # (conversations/email_onboarding.py): it plugs itself in here when imported (bot/ does).
 ONBOARDING: Callable[..., Any] | None = None
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What processing needs of a stored message's row (its raw mail is parsed apart)."""
+
+    id: int
+    recipient: str
+    envelope_from: str
 
 
 @dataclass
@@ -73,17 +91,6 @@ class Outcome:
     note: str = ""
     member_id: int | None = None
     answers: list[mime.Outgoing] = field(default_factory=list)
-
-
-def _insert_ignore(session: Session, table, values: dict, conflict: list[str]) -> list:
-    """The new row's primary key(s), or [] when a row with the same `conflict` was there."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = (insert(table).values(values).on_conflict_do_nothing(index_elements=conflict)
-                 .returning(*table.primary_key.columns))
-    return list(session.execute(statement).all())  # rowcount is not reliable on every driver
 
 
 class Bridge:
@@ -118,7 +125,7 @@ class Bridge:
         ids = []
         with session_scope(self.engine) as session:
             for recipient in recipients:
-                inserted = _insert_ignore(session, InboundMail.__table__, {
+                inserted = insert_ignoring(session, InboundMail.__table__, {
                     "received_at": self.now(), "envelope_from": (envelope_from or "")[:320],
                     "recipient": recipient.strip("<>").lower()[:320], "digest": digest,
                     "message_id": message_id, "raw": raw, "status": S.RECEIVED,
@@ -139,25 +146,21 @@ class Bridge:
         """Process one stored message (see the module docstring); the answers to mail."""
         now = self.now()
         try:
-            # Parsed before the write: reading and parsing need no lock (the row's raw mail
-            # never changes), so the write transaction holds SQLite's one writer lock less long.
-            with Session(self.engine) as session:
-                stored = session.execute(select(T.c.raw, T.c.envelope_from).where(
-                    T.c.id == inbound_id, T.c.status == S.RECEIVED)).first()
-            if stored is None:
+            # Read and parsed before the write: the row's raw mail never changes, so the write
+            # transaction (which holds SQLite's one writer lock) does only the writing.
+            with self.engine.connect() as connection:
+                found = connection.execute(_STORED, {"inbound_id": inbound_id}).first()
+            if found is None:
                 return []
-            mail = parse(stored.raw, stored.envelope_from)
+            row = Stored(inbound_id, found.recipient, found.envelope_from)
+            mail = parse(found.raw, found.envelope_from)
             with session_scope(self.engine) as session:
-                claimed = session.execute(update(T).where(T.c.id == inbound_id,
-                                                          T.c.status == S.RECEIVED)
-                                          .values(status=S.PROCESSED, processed_at=now)).rowcount
-                if claimed != 1:
+                if session.execute(_CLAIM, {"inbound_id": inbound_id, "at": now}).rowcount != 1:
                     return []
-                row = session.get(InboundMail, inbound_id)
                 outcome = self._handle(session, row, now, mail)
-                row.status, row.note, row.member_id = outcome.status, outcome.note[:2000], \
-                    outcome.member_id
-                session.add(row)
+                session.execute(_OUTCOME, {"inbound_id": inbound_id, "status": outcome.status,
+                                           "note": outcome.note[:2000],
+                                           "member_id": outcome.member_id})
             return outcome.answers
         except Exception as error:
             from sqlalchemy.exc import OperationalError
@@ -171,7 +174,7 @@ class Bridge:
                     processed_at=now))
             return []
 
-    def _handle(self, session: Session, row: InboundMail, now: datetime,
+    def _handle(self, session: Session, row: Stored, now: datetime,
                 mail: Parsed) -> Outcome:
         sender = mail.sender or row.envelope_from.strip("<>").lower()
         if self.config.ours(sender) or self.config.ours(row.envelope_from):
@@ -191,13 +194,13 @@ class Bridge:
             return self._to_bot(session, mail, sender, now)
         return Outcome(S.IGNORED, "not one of our addresses")
 
-    def _key(self, purpose: Purpose, row: InboundMail, now: datetime):
+    def _key(self, purpose: Purpose, row: Stored, now: datetime):
         keyed = split_address(row.recipient, self.config.domain)
         return read_key(self.config.secret, purpose, keyed[1] if keyed else "", now.date())
 
     # -- bounces --
 
-    def _bounce(self, session: Session, row: InboundMail, mail: Parsed,
+    def _bounce(self, session: Session, row: Stored, mail: Parsed,
                 now: datetime) -> Outcome:
         status, key = self._key(Purpose.BOUNCE, row, now)
         if key is None or status == KeyStatus.INVALID:
@@ -222,7 +225,7 @@ class Bridge:
         if not sender or "@" not in sender:
             return Outcome(S.REJECTED, f"{reason} (no sender to tell)")
         lang = normalise_language(lang)
-        told = _insert_ignore(session, MailRejection.__table__, {
+        told = insert_ignoring(session, MailRejection.__table__, {
             "address": sender[:320], "day": now.astimezone(self.tz).date(),
             "reason": reason[:40]}, ["address", "day"])
         if not told:
@@ -234,7 +237,7 @@ class Bridge:
 
     # -- keyed addresses --
 
-    def _member_key(self, session: Session, purpose: Purpose, row: InboundMail, sender: str,
+    def _member_key(self, session: Session, purpose: Purpose, row: Stored, sender: str,
                     now: datetime) -> tuple[Member | None, Thread | None, Outcome | None]:
         status, key = self._key(purpose, row, now)
         if status == KeyStatus.INVALID:
@@ -251,7 +254,7 @@ class Bridge:
                                             now, f"(member {member.id})")
         return member, key.thread, None
 
-    def _copied(self, session: Session, row: InboundMail, member: Member, sender: str) -> bool:
+    def _copied(self, session: Session, row: Stored, member: Member, sender: str) -> bool:
         """A colleague the member put in To/Cc of its own reply in this thread may answer in it
         too (a reply to all): the key's address is the thread's, and the member's earlier mail
         to it shows the colleague among its recipients."""
@@ -267,7 +270,7 @@ class Bridge:
                 return True
         return False
 
-    def _unsubscribe(self, session: Session, row: InboundMail, mail: Parsed, sender: str,
+    def _unsubscribe(self, session: Session, row: Stored, mail: Parsed, sender: str,
                      now: datetime) -> Outcome:
         member, _thread, refused = self._member_key(session, Purpose.UNSUBSCRIBE, row, sender,
                                                     now)
@@ -297,7 +300,7 @@ class Bridge:
                                             now=now)] if messages and member.email else []
             return lang, answers
 
-    def _reply(self, session: Session, row: InboundMail, mail: Parsed, sender: str,
+    def _reply(self, session: Session, row: Stored, mail: Parsed, sender: str,
                now: datetime) -> Outcome:
         member, thread, refused = self._member_key(session, Purpose.REPLY, row, sender, now)
         if refused is not None:
