@@ -286,6 +286,7 @@ AUTO_REPLIES = [
     {"Subject": "Réponse automatique : absence du bureau"},
     {"Subject": "Out of Office: Nettoyage des écoles"},
     {"Subject": "Absent jusqu'au 3 janvier"},
+    {"Subject": "=?utf-8?q?R=C3=A9ponse_automatique=C2=A0:_cong=C3=A9s?="},  # encoded words
 ]
 
 
