@@ -142,8 +142,9 @@ class Bridge:
 
     # -- processing --
 
-    def process(self, inbound_id: int) -> list[mime.Outgoing]:
-        """Process one stored message (see the module docstring); the answers to mail."""
+    def process(self, inbound_id: int) -> list[mime.Outgoing] | None:
+        """Process one stored message (see the module docstring); the answers to mail, or None
+        when it was not this call's to process (done already, or claimed by another runner)."""
         now = self.now()
         try:
             # Read and parsed before the write: the row's raw mail never changes, so the write
@@ -151,12 +152,12 @@ class Bridge:
             with self.engine.connect() as connection:
                 found = connection.execute(_STORED, {"inbound_id": inbound_id}).first()
             if found is None:
-                return []
+                return None
             row = Stored(inbound_id, found.recipient, found.envelope_from)
             mail = parse(found.raw, found.envelope_from)
             with session_scope(self.engine) as session:
                 if session.execute(_CLAIM, {"inbound_id": inbound_id, "at": now}).rowcount != 1:
-                    return []
+                    return None
                 outcome = self._handle(session, row, now, mail)
                 session.execute(_OUTCOME, {"inbound_id": inbound_id, "status": outcome.status,
                                            "note": outcome.note[:2000],

@@ -5,9 +5,10 @@ MAIL_DOMAIN (and MAIL_FROM), and it answers for each recipient, as LMTP wants:
 - after DATA, one line per accepted recipient: 250 once the message is stored
   (channels.email.inbound.Bridge.store), 451 4.3.0 when the database cannot store it now — the
   MTA keeps the message and tries again later, so nothing is lost.
-Stored messages are processed right after, in worker threads, and their answers mailed; a
-message that could not be processed (the database went away meanwhile) is taken again by the
-sweep every `sweep_s` seconds, and at start.
+Stored messages are processed right after (channels.email.processor), in worker threads, and
+their answers mailed; a message that could not be processed (the database went away meanwhile)
+is taken again by the sweep every `sweep_s` seconds, and at start. With `process=False`
+(`centrale mail serve --store-only`) it only stores: `centrale mail process` runners process.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from contextlib import suppress
 from aiosmtpd.lmtp import LMTP
 
 from channels.email.inbound import Bridge
+from channels.email.processor import WORKERS, Processor
 
 log = logging.getLogger(__name__)
 MAX_SIZE = 25 * 1024 * 1024  # bigger messages are refused with 552 (the MTA tells the sender)
-WORKERS = 4
 SWEEP_S = 30.0
 
 
@@ -53,22 +54,23 @@ class Handler:
 
 
 class LmtpServer:
-    """The LMTP listener and the processing of what it stores."""
+    """The LMTP listener, and the processing of what it stores (unless `process` is False:
+    `centrale mail serve --store-only`, `centrale mail process` runners do it)."""
 
     def __init__(self, bridge: Bridge, host: str, port: int, *, workers: int = WORKERS,
-                 sweep_s: float = SWEEP_S, max_size: int = MAX_SIZE):
+                 sweep_s: float = SWEEP_S, max_size: int = MAX_SIZE, process: bool = True):
         self.bridge = bridge
         self.host = host
         self.port = port
         self.max_size = max_size
         self.sweep_s = sweep_s
-        self._slots = asyncio.Semaphore(workers)
-        self._tasks: set[asyncio.Task] = set()
-        self._queued: set[int] = set()
+        self.processor = Processor(bridge, workers=workers) if process else None
         self._server: asyncio.base_events.Server | None = None
         self._sweeper: asyncio.Task | None = None
-        self.processed = 0
-        self.answers_failed = 0
+
+    @property
+    def processed(self) -> int:
+        return self.processor.processed if self.processor else 0
 
     def _protocol(self) -> LMTP:
         return LMTP(Handler(self), data_size_limit=self.max_size, enable_SMTPUTF8=True,
@@ -80,7 +82,8 @@ class LmtpServer:
         self._server = await loop.create_server(self._protocol, host=self.host, port=self.port)
         if not self.port:
             self.port = self._server.sockets[0].getsockname()[1]
-        self._sweeper = asyncio.create_task(self._sweep())
+        if self.processor is not None:
+            self._sweeper = asyncio.create_task(self._sweep())
         log.info("LMTP listening on %s:%s", self.host, self.port)
 
     async def stop(self) -> None:
@@ -95,44 +98,16 @@ class LmtpServer:
 
     async def drain(self) -> None:
         """Wait until everything scheduled was processed (tests, shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        if self.processor is not None:
+            await self.processor.drain()
 
     def schedule(self, ids) -> None:
-        for inbound_id in ids:
-            if inbound_id in self._queued:
-                continue
-            self._queued.add(inbound_id)
-            task = asyncio.create_task(self._process(inbound_id))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def _process(self, inbound_id: int) -> None:
-        try:
-            async with self._slots:
-                try:
-                    answers = await asyncio.to_thread(self.bridge.process, inbound_id)
-                except Exception:
-                    log.warning("inbound mail %s waits for the database", inbound_id,
-                                exc_info=True)
-                    return
-                self.processed += 1
-                for answer in answers:
-                    result = await self.bridge.channel.send(None, answer)
-                    if result.outcome != "sent":
-                        self.answers_failed += 1
-                        log.warning("answer to %s not sent: %s", answer.recipient,
-                                    result.reason)
-        finally:
-            self._queued.discard(inbound_id)
+        if self.processor is not None:
+            self.processor.schedule(ids)
 
     async def sweep_once(self) -> None:
-        try:
-            ids = await asyncio.to_thread(self.bridge.waiting)
-        except Exception:
-            log.warning("the sweep cannot read the database", exc_info=True)
-            return
-        self.schedule(ids)
+        if self.processor is not None:
+            await self.processor.sweep_once()
 
     async def _sweep(self) -> None:
         while True:

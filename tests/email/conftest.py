@@ -148,9 +148,10 @@ def run():
 
 class Harness:
     """The bridge as `centrale deliver` and `centrale mail serve` run it, on the test database:
-    the email runner, and the LMTP server on loopback."""
+    the email runner, and the LMTP server on loopback (`process=False`: `--store-only`)."""
 
-    def __init__(self, engine, config: MailConfig, sink: Sink, now=lambda: NOW):
+    def __init__(self, engine, config: MailConfig, sink: Sink, now=lambda: NOW, *,
+                 process: bool = True):
         from zoneinfo import ZoneInfo
 
         from channels.email.channel import EmailChannel
@@ -167,7 +168,7 @@ class Harness:
         self.services = Services()
         self.bridge = Bridge(engine, config, self.channel, tz=self.tz, now=now,
                              services=self.services)
-        self.server = LmtpServer(self.bridge, "127.0.0.1", 0, sweep_s=3600)
+        self.server = LmtpServer(self.bridge, "127.0.0.1", 0, sweep_s=3600, process=process)
         self.sent = 0
 
     async def __aenter__(self) -> Harness:
