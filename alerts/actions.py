@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import bindparam, delete, exists, or_, select, update
 from sqlmodel import Session
 
 from alerts import preferences as prefs_
@@ -37,7 +37,21 @@ from store.tender_models import LotRow, MatchRow, TenderRow, TenderStatus
 INTERESTED, NOT_FOR_US, PARTNERS, HELP = "interested", "not_for_us", "partners", "help"
 SIGNALS = (INTERESTED, NOT_FOR_US, PARTNERS, HELP)
 TITLE_CAP = 80
-SIG = Interest.__table__  # the signals are written with Core statements: one statement each
+# The signals' statements, built once: a tap or a reply runs several, and building them again
+# each time cost more than running them.
+SIG = Interest.__table__
+# (Parameters are not named after columns: UPDATE keeps those names for its SET clause.)
+_MEMBER_TENDER = (SIG.c.member_id == bindparam("member"), SIG.c.tender_id == bindparam("tender"))
+_CHOICE = select(SIG.c.signal, SIG.c.reason).where(*_MEMBER_TENDER)
+_REMOVE = delete(SIG).where(*_MEMBER_TENDER, SIG.c.signal.in_(bindparam("signals",
+                                                                       expanding=True)))
+_NEW_REASON = update(SIG).where(*_MEMBER_TENDER, SIG.c.signal == bindparam("which"), or_(
+    SIG.c.reason.is_(None), SIG.c.reason != bindparam("new_reason"))).values(
+    reason=bindparam("new_reason"))
+_SENT = select(exists().where(Delivery.member_id == bindparam("member"),
+                              Delivery.tender_id == bindparam("tender")))
+_MATCHED = select(exists().where(MatchRow.tender_id == bindparam("tender"),
+                                 MatchRow.structure_id == bindparam("structure")))
 
 
 @dataclass(frozen=True)
@@ -82,8 +96,7 @@ def language_of(member: Member | None, fallback: str) -> str:
 
 def choice_of(session: Session, member_id: int, tender_id: int,
               picking_reason: bool = False) -> AlertChoice:
-    by_signal = dict(session.execute(select(SIG.c.signal, SIG.c.reason).where(
-        SIG.c.member_id == member_id, SIG.c.tender_id == tender_id)).all())
+    by_signal = dict(session.execute(_CHOICE, {"member": member_id, "tender": tender_id}).all())
     return AlertChoice(interested=INTERESTED in by_signal, not_for_us=NOT_FOR_US in by_signal,
                        reason=by_signal.get(NOT_FOR_US),
                        partners=PARTNERS in by_signal, help=HELP in by_signal,
@@ -120,12 +133,11 @@ def handle(session: Session, member_id: int | None, request: Request, now: datet
 
 def may_see(session: Session, member: Member, tender_id: int) -> bool:
     """The member was sent something about this tender, or it matched their structure."""
-    sent = session.execute(select(exists().where(
-        Delivery.member_id == member.id, Delivery.tender_id == tender_id))).scalar()
+    sent = session.execute(_SENT, {"member": member.id, "tender": tender_id}).scalar()
     if sent or member.structure_id is None:
         return bool(sent)
-    return bool(session.execute(select(exists().where(
-        MatchRow.tender_id == tender_id, MatchRow.structure_id == member.structure_id))).scalar())
+    return bool(session.execute(_MATCHED, {"tender": tender_id,
+                                           "structure": member.structure_id}).scalar())
 
 
 def is_open(tender: TenderRow, now: datetime) -> bool:
@@ -164,8 +176,8 @@ def alert_for(session: Session, member: Member, tender: TenderRow, now: datetime
 
 
 def _remove(session: Session, member_id: int, tender_id: int, *signals: str) -> int:
-    result = session.execute(delete(SIG).where(
-        SIG.c.member_id == member_id, SIG.c.tender_id == tender_id, SIG.c.signal.in_(signals)))
+    result = session.execute(_REMOVE, {"member": member_id, "tender": tender_id,
+                                       "signals": list(signals)})
     return result.rowcount or 0
 
 
@@ -178,9 +190,8 @@ def _add(session: Session, member_id: int, tender_id: int, signal: str, now: dat
         return True
     if reason is None:
         return False
-    return session.execute(update(SIG).where(
-        SIG.c.member_id == member_id, SIG.c.tender_id == tender_id, SIG.c.signal == signal,
-        or_(SIG.c.reason.is_(None), SIG.c.reason != reason)).values(reason=reason)).rowcount > 0
+    return session.execute(_NEW_REASON, {"member": member_id, "tender": tender_id,
+                                         "which": signal, "new_reason": reason}).rowcount > 0
 
 
 def _signal(session: Session, member: Member, tender: TenderRow, request: Request,

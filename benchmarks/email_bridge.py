@@ -32,11 +32,13 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -210,15 +212,112 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+@dataclass
+class Phase:
+    seconds: float  # from the first reply sent to the last one processed and answered
+    cpu: float  # CPU seconds of the server's processes
+
+
+def write_replies(path: Path, rows, members, config, now: datetime) -> Path:
+    """One INTERESSE a line ([sender, recipient, data]), from each member to its alert."""
+    from channels.email.keys import Purpose, Thread, address, make_key
+
+    with path.open("w") as jobs:
+        for (member_id,) in rows:
+            member = members[member_id]
+            key = make_key(config.secret, Purpose.REPLY, member_id, Thread("t", 1), now.date())
+            recipient = address(Purpose.REPLY, key, DOMAIN)
+            data = (f"From: {member.email}\r\nTo: {recipient}\r\nSubject: Re: alerte\r\n"
+                    f"Message-ID: <r{member_id}@asso.test>\r\n\r\nINTERESSE\r\n\r\nLe 24 "
+                    "nov. 2026, Centrale a écrit :\r\n> Entretien des espaces verts\r\n")
+            jobs.write(json.dumps([member.email, recipient, data]) + "\n")
+    return path
+
+
+async def _send_replies(port: int, jobs_file: Path) -> None:
+    client = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--lmtp-client", str(port), str(jobs_file))
+    assert await client.wait() == 0, "the LMTP client failed"
+
+
+async def one_process_replies(engine, config, channel, jobs_file: Path) -> Phase:
+    """`centrale mail serve`: the LMTP server stores, processes and answers, in this process."""
+    from channels.email.inbound import Bridge
+    from channels.email.lmtp import LmtpServer
+
+    server = LmtpServer(Bridge(engine, config, channel, tz=TZ), "127.0.0.1", 0)
+    await server.start()
+    start, cpu = time.perf_counter(), _cpu_seconds()
+    await _send_replies(server.port, jobs_file)
+    await server.drain()
+    phase = Phase(time.perf_counter() - start, _cpu_seconds() - cpu)
+    await server.stop()
+    return phase
+
+
+async def split_replies(url: str, config, smtp_port: int, jobs_file: Path) -> Phase:
+    """`centrale mail serve --store-only` in this process and one `centrale mail process`
+    runner (the real command, in its own process): done when every reply is processed and the
+    runner, told to stop, has mailed every answer."""
+    from channels.email.channel import EmailChannel
+    from channels.email.inbound import Bridge
+    from channels.email.lmtp import LmtpServer
+    from store.db import make_engine
+    from store.mail_models import InboundMail, InboundStatus
+
+    engine = make_engine(url)
+    channel = EmailChannel(config, engine)
+    server = LmtpServer(Bridge(engine, config, channel, tz=TZ), "127.0.0.1", 0, process=False)
+    await server.start()
+    env = {**os.environ, "DATABASE_URL": url, "SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
+           "MAIL_FROM": config.mail_from, "MAIL_DOMAIN": DOMAIN,
+           "REPLY_KEY_SECRET": config.secret, "MAIL_RATE_PER_MINUTE": "10000000",
+           "LANG": "en_GB.UTF-8", "LMTP_LISTEN": "", "TELEGRAM_BOT_TOKEN": ""}
+    runner = subprocess.Popen([sys.executable, "-m", "bot.cli", "mail", "process", "--poll",
+                               "0.05"], cwd=Path(__file__).resolve().parents[1], env=env,
+                              stdout=subprocess.PIPE, text=True)
+    assert runner.stdout.readline().startswith("Processing"), "the runner did not start"
+    count = sum(1 for _ in jobs_file.open())
+    start, cpu = time.perf_counter(), _cpu_seconds() - _started_cpu(runner.pid)
+    await _send_replies(server.port, jobs_file)
+    table = InboundMail.__table__
+    waiting = select(func.count()).select_from(table).where(
+        table.c.status == InboundStatus.RECEIVED)
+    while True:
+        with engine.connect() as connection:
+            if count == 0 or connection.execute(waiting).scalar() == 0:
+                break
+        await asyncio.sleep(0.02)
+    runner.send_signal(signal.SIGTERM)
+    _pid, status, usage = await asyncio.to_thread(os.wait4, runner.pid, 0)
+    runner.returncode = os.waitstatus_to_exitcode(status)
+    phase = Phase(time.perf_counter() - start,
+                  _cpu_seconds() - cpu + usage.ru_utime + usage.ru_stime)
+    assert runner.returncode == 0, "the runner failed"
+    await server.stop()
+    await channel.aclose()
+    engine.dispose()
+    return phase
+
+
+def _started_cpu(pid: int) -> float:
+    """CPU seconds a child has used so far (its start: imports, connections), from Linux's
+    /proc; 0 elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 async def run(args) -> dict:
     import conversations.email_onboarding  # noqa: F401 - plugs INSCRIPTION in
     from alerts.runner import DeliveryRunner, WorkerConfig
     from channels.email.channel import EmailChannel
     from channels.email.config import MailConfig, SmtpServer
-    from channels.email.inbound import Bridge
-    from channels.email.lmtp import LmtpServer
     from store.alert_models import Delivery, Interest
     from store.db import make_engine
+    from store.models import Member
     from tests.email.conftest import free_port
 
     workdir = Path(tempfile.mkdtemp(prefix="email-bench-"))
@@ -243,41 +342,18 @@ async def run(args) -> dict:
         runner.close()
         baseline_out = await smtp_baseline(port, args.messages, POOL)
 
-        # Replies: INTERESSE to each alert's reply address, from its member.
+        # Replies: INTERESSE to each alert's reply address, from its member; the first
+        # `replies` members answer the one-process server, the next ones the split one.
         with Session(engine) as session:
             rows = session.execute(select(Delivery.member_id).where(
-                Delivery.status == "sent").order_by(Delivery.id).limit(args.replies)).all()
-        with Session(engine) as session:
-            from store.models import Member
-
+                Delivery.status == "sent").order_by(Delivery.id).limit(2 * args.replies)).all()
             members = {m.id: m for m in session.execute(select(Member)).scalars()}
-        bridge = Bridge(engine, config, channel, tz=TZ)
-        server = LmtpServer(bridge, "127.0.0.1", 0, workers=4)
-        await server.start()
-        jobs_file = workdir / "replies.jsonl"
-        with jobs_file.open("w") as jobs:
-            for (member_id,) in rows:
-                member = members[member_id]
-                from channels.email.keys import Purpose, Thread, address, make_key
-
-                tender = 1
-                key = make_key(config.secret, Purpose.REPLY, member_id, Thread("t", tender),
-                               now.date())
-                recipient = address(Purpose.REPLY, key, DOMAIN)
-                data = (f"From: {member.email}\r\nTo: {recipient}\r\nSubject: Re: alerte\r\n"
-                        f"Message-ID: <r{member_id}@asso.test>\r\n\r\nINTERESSE\r\n\r\nLe 24 "
-                        "nov. 2026, Centrale a écrit :\r\n> Entretien des espaces verts\r\n")
-                jobs.write(json.dumps([member.email, recipient, data]) + "\n")
-        replies = len(rows)
+        inline_rows, split_rows = rows[:args.replies], rows[args.replies:]
+        jobs_file = write_replies(workdir / "replies.jsonl", inline_rows, members, config, now)
+        split_file = write_replies(workdir / "split.jsonl", split_rows, members, config, now)
         baseline_in = await lmtp_baseline(jobs_file)
-        start, cpu = time.perf_counter(), _cpu_seconds()
-        client = await asyncio.create_subprocess_exec(
-            sys.executable, __file__, "--lmtp-client", str(server.port), str(jobs_file))
-        assert await client.wait() == 0, "the LMTP client failed"
-        await server.drain()
-        replies_seconds = time.perf_counter() - start
-        replies_cpu = _cpu_seconds() - cpu
-        await server.stop()
+        inline = await one_process_replies(engine, config, channel, jobs_file)
+        split = await split_replies(url, config, port, split_file)
         with Session(engine) as session:
             interests = session.execute(select(Interest.member_id, func.count()).group_by(
                 Interest.member_id)).all()
@@ -292,19 +368,24 @@ async def run(args) -> dict:
     alert_copies = Counter({r: c for r, c in by_recipient.items() if r in alerts_to})
     answered = {members[m].email for (m,) in rows}
     lost_alerts = sum(1 for r in alerts_to if alert_copies[r] == 0)
+    lost_answers = sum(1 for r in answered if alert_copies[r] < 2)
     dup_alerts = sum(max(0, alert_copies[r] - (2 if r in answered else 1)) for r in alerts_to)
     carried = dict(interests)
     lost_replies = sum(1 for (m,) in rows if carried.get(m, 0) == 0)
     dup_replies = sum(max(0, c - 1) for c in carried.values())
     engine.dispose()
+    replies = len(inline_rows)
     return {"messages": stats.messages, "seconds": round(seconds, 2),
             "msgs_per_s": round(stats.messages / seconds, 1),
             "baseline_msgs_per_s": round(baseline_out, 1), "replies": replies,
-            "replies_seconds": round(replies_seconds, 2),
-            "replies_per_s": round(replies / replies_seconds, 1),
+            "replies_seconds": round(inline.seconds, 2),
+            "replies_per_s": round(replies / inline.seconds, 1),
             "baseline_replies_per_s": round(baseline_in, 1),
-            "server_cpu_ms_per_reply": round(1000 * replies_cpu / max(replies, 1), 2),
-            "lost": lost_alerts + lost_replies, "duplicates": dup_alerts + dup_replies}
+            "server_cpu_ms_per_reply": round(1000 * inline.cpu / max(replies, 1), 2),
+            "split_replies": len(split_rows),
+            "split_replies_per_s": round(len(split_rows) / split.seconds, 1),
+            "split_cpu_ms_per_reply": round(1000 * split.cpu / max(len(split_rows), 1), 2),
+            "lost": lost_alerts + lost_replies + lost_answers, "duplicates": dup_alerts + dup_replies}
 
 
 def main() -> None:

@@ -57,14 +57,20 @@ def insert_for(dialect: str):
     return insert
 
 
+@lru_cache(maxsize=64)
+def _insert_ignoring(dialect: str, table, conflict: tuple[str, ...]):
+    # Built once per table: the values come as parameters (building the statement again for
+    # each row was most of the cost of a small insert).
+    return (insert_for(dialect)(table).on_conflict_do_nothing(index_elements=list(conflict))
+            .returning(*table.primary_key.columns))
+
+
 def insert_ignoring(session: Session, table, values: dict, conflict: list[str]) -> list:
     """Insert one row unless one with the same `conflict` columns is there: the new row's
     primary key(s), or [] when nothing was inserted (rowcount is not reliable on every
     driver, RETURNING is)."""
-    insert = insert_for(session.get_bind().dialect.name)
-    statement = (insert(table).values(values).on_conflict_do_nothing(index_elements=conflict)
-                 .returning(*table.primary_key.columns))
-    return list(session.execute(statement).all())
+    statement = _insert_ignoring(session.get_bind().dialect.name, table, tuple(conflict))
+    return list(session.execute(statement, values).all())
 
 
 def alembic_config(url: str):
