@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from email.utils import parseaddr
 from urllib.parse import unquote, urlsplit
 
@@ -38,7 +39,7 @@ class MailConfig:
     rate_per_minute: float = 600.0
     list_name: str = "Centrale"
 
-    @property
+    @cached_property  # read for each message: parsed once
     def from_address(self) -> str:
         """The bare address of MAIL_FROM (where INSCRIPTION is written to)."""
         return parseaddr(self.mail_from)[1].lower()
@@ -49,7 +50,7 @@ class MailConfig:
         return bool(address) and (address == self.from_address
                                   or address.rpartition("@")[2] == self.domain.lower())
 
-    @property
+    @cached_property
     def bot_addresses(self) -> frozenset[str]:
         """Addresses that take mail without a key (INSCRIPTION, a member writing afresh)."""
         return frozenset({self.from_address, f"centrale@{self.domain.lower()}"})
