@@ -91,6 +91,8 @@ from store.db import session_scope
 from store.models import Member
 
 log = logging.getLogger(__name__)
+HOT_THREADS_PG = 4  # concurrent hot-path writes on PostgreSQL (see DeliveryRunner.__init__)
+
 
 @dataclass
 class WorkerConfig:
@@ -160,9 +162,12 @@ class DeliveryRunner:
         self.config.chat_interval_s = self.config.chat_interval_s or channel.address_interval_s
         self.now = now or (lambda: datetime.now(UTC))
         self.worker_id = worker_id or default_worker_id()
-        # Hot path (start_attempt, finish): one thread, so these short writes never wait for
-        # each other on SQLite's lock; cold path (claims, rendering) beside it.
-        self._hot_pool = ThreadPoolExecutor(1, thread_name_prefix="deliver-hot")
+        # Hot path (start_attempt, finish): on SQLite one thread, so these short writes never
+        # wait for each other on its one writer lock; on PostgreSQL, where each commit waits
+        # for its WAL flush, several, whose commits the server flushes together. Cold path
+        # (claims, rendering) beside it.
+        hot = 1 if engine.dialect.name == "sqlite" else HOT_THREADS_PG
+        self._hot_pool = ThreadPoolExecutor(hot, thread_name_prefix="deliver-hot")
         self._cold_pool = ThreadPoolExecutor(2, thread_name_prefix="deliver-cold")
         self.limiter = limiter or SharedRateLimiter(engine, rate_per_s=self.config.rate_per_s,
                                                     executor=self._hot_pool, key=channel.name)
