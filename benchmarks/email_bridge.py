@@ -1,16 +1,20 @@
 """Email bridge benchmark: 5,000 alert emails rendered and sent by the email runner to a local
 aiosmtpd sink, then 1,000 replies ("INTERESSE") through the LMTP server, carried out and
-answered. Prints one JSON object:
+answered — and 1,000 more through the split deployment. Prints one JSON object:
 
     {"messages", "seconds", "msgs_per_s", "baseline_msgs_per_s", "replies", "replies_seconds",
-     "replies_per_s", "baseline_replies_per_s", "server_cpu_ms_per_reply", "lost",
-     "duplicates"}
+     "replies_per_s", "baseline_replies_per_s", "server_cpu_ms_per_reply", "split_replies",
+     "split_replies_per_s", "split_cpu_ms_per_reply", "lost", "duplicates"}
 
 The baselines are measured in the same run: `baseline_msgs_per_s`, prebuilt emails sent by
 aiosmtplib alone to the same sink over as many connections (no rendering, no database);
 `baseline_replies_per_s`, the same replies handed by the same client to a bare LMTP server that
-stores nothing. `server_cpu_ms_per_reply`: the CPU time this process (LMTP server, bridge,
-answers) spent per reply, all threads — what bounds `replies_per_s` once it nears one core.
+stores nothing. `replies_per_s`: one process stores, processes and answers (`centrale mail
+serve`, or `centrale run`); `server_cpu_ms_per_reply`, the CPU time it spent per reply, all
+threads — what bounds `replies_per_s` once it nears one core. `split_replies_per_s`: other
+members' replies to `centrale mail serve --store-only` in this process and one `centrale mail
+process` runner (the real command, in its own process); `split_cpu_ms_per_reply`, both
+processes' CPU per reply (the runner's start left out).
 
 Target: msgs_per_s >= 500, replies_per_s >= 200, lost = duplicates = 0.
 
@@ -19,11 +23,13 @@ Target: msgs_per_s >= 500, replies_per_s >= 200, lost = duplicates = 0.
 
 The sink runs in its own process (as the relay would be elsewhere) and writes each Message-ID
 it accepts to a file; the replies come from another process too (as Postfix would hand them
-over, `CLIENTS` LMTP connections at once); the runner (what `centrale deliver` runs for email, its rate set far above
-the load so that the limiter is not what is measured) and the LMTP server run in this process.
-`seconds` runs from the runner's start to its end; `replies_per_s` from the first reply sent to
-the last one processed and answered. `lost`: alerts not received by the sink plus replies not
-carried out; `duplicates`: the same alert received twice plus a reply carried out twice.
+over, `CLIENTS` LMTP connections at once); the runner (what `centrale deliver` runs for email,
+its rate set far above the load so that the limiter is not what is measured) and the LMTP server
+run in this process. `seconds` runs from the runner's start to its end; the replies' from the
+first reply sent to the last one processed and answered. The split phase needs `--messages` at
+least twice `--replies` (it takes the members the first phase left). `lost`: alerts not received
+by the sink, replies not carried out and answers not received; `duplicates`: the same alert
+received twice plus a reply carried out twice.
 """
 
 from __future__ import annotations

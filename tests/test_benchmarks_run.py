@@ -29,6 +29,7 @@ def test_email_bridge_benchmark_runs_and_loses_nothing():
     assert run.returncode == 0, run.stderr[-2000:]
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert {"messages", "seconds", "msgs_per_s", "baseline_msgs_per_s", "replies",
-            "replies_per_s", "baseline_replies_per_s", "lost", "duplicates"} <= set(result)
-    assert (result["messages"], result["replies"]) == (60, 20)
+            "replies_per_s", "baseline_replies_per_s", "split_replies", "split_replies_per_s",
+            "lost", "duplicates"} <= set(result)
+    assert (result["messages"], result["replies"], result["split_replies"]) == (60, 20, 20)
     assert result["lost"] == 0 and result["duplicates"] == 0

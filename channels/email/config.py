@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from email.utils import parseaddr
+from functools import cached_property
 from urllib.parse import unquote, urlsplit
 
 
