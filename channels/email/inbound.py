@@ -61,12 +61,11 @@ BOT = "bot"
 T = InboundMail.__table__
 COPIED_LOOKBACK = 20  # earlier mails of the thread read for its To/Cc (a reply to all)
 
-# The three statements of each message, built once (a reply costs milliseconds: building them
-# again for each was a good part of it).
-_STORED = select(T.c.raw, T.c.envelope_from, T.c.recipient).where(
-    T.c.id == bindparam("inbound_id"), T.c.status == S.RECEIVED)
+# The two statements of each message, built once (a reply costs milliseconds: building them
+# again for each was a good part of it). The claim returns what processing reads of the row.
 _CLAIM = update(T).where(T.c.id == bindparam("inbound_id"), T.c.status == S.RECEIVED).values(
-    status=S.PROCESSED, processed_at=bindparam("at"))
+    status=S.PROCESSED, processed_at=bindparam("at")).returning(T.c.raw, T.c.envelope_from,
+                                                                T.c.recipient)
 _OUTCOME = update(T).where(T.c.id == bindparam("inbound_id")).values(
     status=bindparam("status"), note=bindparam("note"), member_id=bindparam("member_id"))
 
@@ -147,17 +146,12 @@ class Bridge:
         when it was not this call's to process (done already, or claimed by another runner)."""
         now = self.now()
         try:
-            # Read and parsed before the write: the row's raw mail never changes, so the write
-            # transaction (which holds SQLite's one writer lock) does only the writing.
-            with self.engine.connect() as connection:
-                found = connection.execute(_STORED, {"inbound_id": inbound_id}).first()
-            if found is None:
-                return None
-            row = Stored(inbound_id, found.recipient, found.envelope_from)
-            mail = parse(found.raw, found.envelope_from)
             with session_scope(self.engine) as session:
-                if session.execute(_CLAIM, {"inbound_id": inbound_id, "at": now}).rowcount != 1:
+                found = session.execute(_CLAIM, {"inbound_id": inbound_id, "at": now}).first()
+                if found is None:
                     return None
+                row = Stored(inbound_id, found.recipient, found.envelope_from)
+                mail = parse(found.raw, found.envelope_from)
                 outcome = self._handle(session, row, now, mail)
                 session.execute(_OUTCOME, {"inbound_id": inbound_id, "status": outcome.status,
                                            "note": outcome.note[:2000],
