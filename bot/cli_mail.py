@@ -121,6 +121,10 @@ def _cmd_process(args: argparse.Namespace) -> int:
         print(_("MAIL_FROM, MAIL_DOMAIN and REPLY_KEY_SECRET are needed to read the replies."),
               file=sys.stderr)
         return 2
+    if not settings.SMTP_URL:
+        print(_("SMTP_URL is not set: the answers to the replies could not be sent."),
+              file=sys.stderr)
+        return 2
     if args.poll <= 0:
         print(_("--poll takes a number of seconds above 0, for example --poll 0.5."),
               file=sys.stderr)

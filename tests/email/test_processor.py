@@ -114,7 +114,19 @@ async def test_centrale_mail_process_runs_until_sigterm(engine, sink, config, db
 
 
 def test_centrale_mail_process_refuses_without_the_mail_settings(cli, monkeypatch, capsys):
+    from bot.settings import get_settings
+
     for name in ("MAIL_FROM", "MAIL_DOMAIN", "REPLY_KEY_SECRET", "SMTP_URL", "LMTP_LISTEN"):
         monkeypatch.delenv(name, raising=False)
     assert cli("mail", "process") == 2
     assert "REPLY_KEY_SECRET" in capsys.readouterr().err
+    for name, value in (("MAIL_FROM", FROM), ("MAIL_DOMAIN", DOMAIN),
+                        ("REPLY_KEY_SECRET", SECRET)):
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    assert cli("mail", "process") == 2
+    assert "SMTP_URL is not set" in capsys.readouterr().err
+    monkeypatch.setenv("SMTP_URL", "smtp://127.0.0.1:2525")
+    get_settings.cache_clear()
+    assert cli("mail", "process", "--poll", "0") == 2
+    assert "--poll 0.5" in capsys.readouterr().err
