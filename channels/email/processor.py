@@ -87,9 +87,11 @@ class Processor:
         what was started."""
         try:
             while not stop.is_set():
+                done = self.processed
                 if await self.sweep_once():
                     await self.drain()  # this batch first: the next sweep would see it again
-                    continue
+                    if self.processed > done:
+                        continue  # more may wait; a batch that all failed waits a poll
                 with suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), poll_s)
         finally:

@@ -130,3 +130,29 @@ def test_centrale_mail_process_refuses_without_the_mail_settings(cli, monkeypatc
     get_settings.cache_clear()
     assert cli("mail", "process", "--poll", "0") == 2
     assert "--poll 0.5" in capsys.readouterr().err
+
+
+async def test_a_runner_whose_writes_fail_waits_a_poll_between_tries(engine, sink, config):
+    """A message that cannot be processed now (the database refuses the write) stays stored and
+    is tried again at the next poll — not in a loop as fast as the database answers."""
+    from sqlalchemy.exc import OperationalError
+
+    now = datetime.now(UTC)
+    addresses = _members(engine, 1, now)
+    async with Harness(engine, config, sink, now=lambda: now, process=False) as harness:
+        await _reply_to_each_alert(harness, addresses)
+    tries = []
+
+    class Refusing(type(harness.bridge)):
+        def process(self, inbound_id):
+            tries.append(inbound_id)
+            raise OperationalError("UPDATE mail_inbound", {}, Exception("database is locked"))
+
+    refusing = Refusing(engine, config, harness.channel, tz=TZ, now=lambda: now)
+    stop = asyncio.Event()
+    run = asyncio.create_task(Processor(refusing).run(stop, poll_s=0.2))
+    await asyncio.sleep(0.5)
+    stop.set()
+    await run
+    assert 1 <= len(tries) <= 4  # at 0, 0.2 and 0.4 s at most
+    assert _statuses(engine) == ["received"]  # still there for a later try
