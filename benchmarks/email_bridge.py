@@ -186,6 +186,13 @@ async def smtp_baseline(port: int, count: int, connections: int) -> float:
     return count / (time.perf_counter() - start)
 
 
+async def _send_replies(port: int, jobs_file: Path) -> None:
+    """The MTA's side: the replies of `jobs_file` from another process (client_main)."""
+    client = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--lmtp-client", str(port), str(jobs_file))
+    assert await client.wait() == 0, "the LMTP client failed"
+
+
 async def lmtp_baseline(jobs_file: Path) -> float:
     """Replies per second that the same client hands to a bare aiosmtpd LMTP server, which
     accepts each recipient and does nothing: the ceiling the bridge is measured against."""
@@ -201,9 +208,7 @@ async def lmtp_baseline(jobs_file: Path) -> float:
     port = server.sockets[0].getsockname()[1]
     count = sum(1 for _ in jobs_file.open())
     start = time.perf_counter()
-    client = await asyncio.create_subprocess_exec(
-        sys.executable, __file__, "--lmtp-client", str(port), str(jobs_file))
-    assert await client.wait() == 0, "the LMTP client failed"
+    await _send_replies(port, jobs_file)
     seconds = time.perf_counter() - start
     server.close()
     await server.wait_closed()
@@ -238,12 +243,6 @@ def write_replies(path: Path, rows, members, config, now: datetime) -> Path:
                     "nov. 2026, Centrale a écrit :\r\n> Entretien des espaces verts\r\n")
             jobs.write(json.dumps([member.email, recipient, data]) + "\n")
     return path
-
-
-async def _send_replies(port: int, jobs_file: Path) -> None:
-    client = await asyncio.create_subprocess_exec(
-        sys.executable, __file__, "--lmtp-client", str(port), str(jobs_file))
-    assert await client.wait() == 0, "the LMTP client failed"
 
 
 async def one_process_replies(engine, config, channel, jobs_file: Path) -> Phase:
